@@ -1,0 +1,320 @@
+//! A linear-chain conditional random field: the slot tagger's model.
+//!
+//! Written by hand: the `crfsuite` crate builds CRFsuite and liblbfgs with
+//! cmake, which a fresh machine does not have (and pipilu's first command must
+//! work there), and the pure-Rust `crfs` port only decodes. This one trains with
+//! AdaGrad SGD on the exact log-likelihood (scaled forward-backward), decodes
+//! with Viterbi, and enforces BIO constraints (`I-x` only after `B-x`/`I-x`) in
+//! both, so it never emits a span that starts inside.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+/// Active attributes of one token: (attribute id, value).
+pub type TokenAttrs = Vec<(u32, f32)>;
+
+/// Training hyper-parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct CrfParams {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Initial AdaGrad learning rate.
+    pub learning_rate: f64,
+    /// L2 penalty per sentence on touched weights.
+    pub l2: f32,
+    /// Shuffle seed.
+    pub seed: u64,
+}
+
+impl Default for CrfParams {
+    fn default() -> Self {
+        CrfParams { epochs: 15, learning_rate: 0.2, l2: 1e-4, seed: 7 }
+    }
+}
+
+/// The trained model: label names, state weights (`attrs x labels`), transitions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Crf {
+    labels: Vec<String>,
+    attrs: usize,
+    state: Vec<f32>,
+    /// `(labels + 1) x labels`: the last row is the start state.
+    trans: Vec<f32>,
+    allowed: Vec<bool>,
+}
+
+/// BIO admissibility: `I-x` may only follow `B-x` or `I-x`; row `labels.len()` is the start.
+fn bio_mask(labels: &[String]) -> Vec<bool> {
+    let l = labels.len();
+    let mut allowed = vec![true; (l + 1) * l];
+    for (b, lb) in labels.iter().enumerate() {
+        if let Some(kind) = lb.strip_prefix("I-") {
+            for a in 0..=l {
+                let ok =
+                    a < l && (labels[a].strip_prefix("B-") == Some(kind) || labels[a].strip_prefix("I-") == Some(kind));
+                allowed[a * l + b] = ok;
+            }
+        }
+    }
+    allowed
+}
+
+struct Workspace {
+    exp_t: Vec<f64>,
+    exp_u: Vec<f64>,
+    alpha: Vec<f64>,
+    beta: Vec<f64>,
+    scale: Vec<f64>,
+}
+
+impl Crf {
+    /// Trains on sequences of token attributes with gold label ids.
+    pub fn train(
+        labels: Vec<String>,
+        attrs: usize,
+        xs: &[Vec<TokenAttrs>],
+        ys: &[Vec<usize>],
+        params: CrfParams,
+        on_epoch: &mut dyn FnMut(usize),
+    ) -> Self {
+        let l = labels.len();
+        let allowed = bio_mask(&labels);
+        let mut m = Crf { labels, attrs, state: vec![0.0; attrs * l], trans: vec![0.0; (l + 1) * l], allowed };
+        let mut g2s = vec![1e-8f64; attrs * l];
+        let mut g2t = vec![1e-8f64; (l + 1) * l];
+        let mut order: Vec<usize> = (0..xs.len()).collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(params.seed);
+        let mut ws = Workspace { exp_t: vec![], exp_u: vec![], alpha: vec![], beta: vec![], scale: vec![] };
+        let mut gt = vec![0.0f64; (l + 1) * l];
+        let lr = params.learning_rate;
+        for epoch in 0..params.epochs {
+            order.shuffle(&mut rng);
+            for &i in &order {
+                let (x, y) = (&xs[i], &ys[i]);
+                if x.is_empty() || x.len() != y.len() {
+                    continue;
+                }
+                m.forward_backward(x, &mut ws);
+                let n = x.len();
+                // State gradients: marginal minus observed.
+                for t in 0..n {
+                    for &(a, v) in &x[t] {
+                        let a = a as usize;
+                        if a >= m.attrs {
+                            continue;
+                        }
+                        for k in 0..l {
+                            let p = ws.alpha[t * l + k] * ws.beta[t * l + k];
+                            let obs = if y[t] == k { 1.0 } else { 0.0 };
+                            let idx = a * l + k;
+                            let g = f64::from(v) * (p - obs) + f64::from(params.l2 * m.state[idx]);
+                            if g == 0.0 {
+                                continue;
+                            }
+                            g2s[idx] += g * g;
+                            m.state[idx] -= (lr * g / g2s[idx].sqrt()) as f32;
+                        }
+                    }
+                }
+                // Transition gradients.
+                gt.iter_mut().for_each(|g| *g = 0.0);
+                for k in 0..l {
+                    gt[l * l + k] += ws.alpha[k] * ws.beta[k];
+                }
+                gt[l * l + y[0]] -= 1.0;
+                for t in 1..n {
+                    for a in 0..l {
+                        let al = ws.alpha[(t - 1) * l + a];
+                        if al == 0.0 {
+                            continue;
+                        }
+                        for b in 0..l {
+                            let e = ws.exp_t[a * l + b];
+                            if e == 0.0 {
+                                continue;
+                            }
+                            gt[a * l + b] += al * e * ws.exp_u[t * l + b] * ws.beta[t * l + b] / ws.scale[t];
+                        }
+                    }
+                    gt[y[t - 1] * l + y[t]] -= 1.0;
+                }
+                for (idx, g) in gt.iter().enumerate() {
+                    if !m.allowed[idx] {
+                        continue;
+                    }
+                    let g = g + f64::from(params.l2 * m.trans[idx]);
+                    if g == 0.0 {
+                        continue;
+                    }
+                    g2t[idx] += g * g;
+                    m.trans[idx] -= (lr * g / g2t[idx].sqrt()) as f32;
+                }
+            }
+            on_epoch(epoch + 1);
+        }
+        m
+    }
+
+    /// Label names, indexed by label id.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    fn unary(&self, x: &[TokenAttrs], out: &mut Vec<f64>) {
+        let l = self.labels.len();
+        out.clear();
+        out.resize(x.len() * l, 0.0);
+        for (t, attrs) in x.iter().enumerate() {
+            let row = &mut out[t * l..(t + 1) * l];
+            for &(a, v) in attrs {
+                let a = a as usize;
+                if a >= self.attrs {
+                    continue;
+                }
+                let w = &self.state[a * l..(a + 1) * l];
+                for (o, w) in row.iter_mut().zip(w) {
+                    *o += f64::from(*w) * f64::from(v);
+                }
+            }
+        }
+    }
+
+    /// Scaled forward-backward: after it, `alpha[t]*beta[t]` are the marginals.
+    fn forward_backward(&self, x: &[TokenAttrs], ws: &mut Workspace) {
+        let l = self.labels.len();
+        let n = x.len();
+        ws.exp_t.clear();
+        ws.exp_t
+            .extend(self.trans.iter().zip(&self.allowed).map(|(w, ok)| if *ok { f64::from(*w).exp() } else { 0.0 }));
+        self.unary(x, &mut ws.exp_u);
+        for t in 0..n {
+            let row = &mut ws.exp_u[t * l..(t + 1) * l];
+            let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            row.iter_mut().for_each(|u| *u = (*u - max).exp());
+        }
+        ws.alpha.clear();
+        ws.alpha.resize(n * l, 0.0);
+        ws.beta.clear();
+        ws.beta.resize(n * l, 0.0);
+        ws.scale.clear();
+        ws.scale.resize(n, 1.0);
+        for k in 0..l {
+            ws.alpha[k] = ws.exp_t[l * l + k] * ws.exp_u[k];
+        }
+        normalise(&mut ws.alpha[0..l], &mut ws.scale[0]);
+        for t in 1..n {
+            for b in 0..l {
+                let mut s = 0.0;
+                for a in 0..l {
+                    s += ws.alpha[(t - 1) * l + a] * ws.exp_t[a * l + b];
+                }
+                ws.alpha[t * l + b] = s * ws.exp_u[t * l + b];
+            }
+            let (head, tail) = ws.scale.split_at_mut(t);
+            let _ = head;
+            normalise(&mut ws.alpha[t * l..(t + 1) * l], &mut tail[0]);
+        }
+        for k in 0..l {
+            ws.beta[(n - 1) * l + k] = 1.0;
+        }
+        for t in (0..n.saturating_sub(1)).rev() {
+            for a in 0..l {
+                let mut s = 0.0;
+                for b in 0..l {
+                    s += ws.exp_t[a * l + b] * ws.exp_u[(t + 1) * l + b] * ws.beta[(t + 1) * l + b];
+                }
+                ws.beta[t * l + a] = s / ws.scale[t + 1];
+            }
+        }
+    }
+
+    /// Most likely label ids (Viterbi), respecting BIO constraints.
+    pub fn decode(&self, x: &[TokenAttrs]) -> Vec<usize> {
+        let l = self.labels.len();
+        let n = x.len();
+        if n == 0 || l == 0 {
+            return Vec::new();
+        }
+        let mut u = Vec::new();
+        self.unary(x, &mut u);
+        let neg = f64::NEG_INFINITY;
+        let tr = |a: usize, b: usize| -> f64 {
+            if self.allowed[a * l + b] { f64::from(self.trans[a * l + b]) } else { neg }
+        };
+        let mut score = vec![neg; n * l];
+        let mut back = vec![0usize; n * l];
+        for k in 0..l {
+            score[k] = tr(l, k) + u[k];
+        }
+        for t in 1..n {
+            for b in 0..l {
+                let mut best = (neg, 0);
+                for a in 0..l {
+                    let s = score[(t - 1) * l + a] + tr(a, b);
+                    if s > best.0 {
+                        best = (s, a);
+                    }
+                }
+                score[t * l + b] = best.0 + u[t * l + b];
+                back[t * l + b] = best.1;
+            }
+        }
+        let mut last = (0..l).max_by(|&a, &b| score[(n - 1) * l + a].total_cmp(&score[(n - 1) * l + b])).unwrap_or(0);
+        let mut path = vec![0; n];
+        for t in (0..n).rev() {
+            path[t] = last;
+            last = back[t * l + last];
+        }
+        path
+    }
+}
+
+fn normalise(row: &mut [f64], scale: &mut f64) {
+    let s: f64 = row.iter().sum();
+    let s = if s > 0.0 && s.is_finite() { s } else { 1.0 };
+    row.iter_mut().for_each(|v| *v /= s);
+    *scale = s;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> Vec<String> {
+        ["O", "B-svc", "I-svc"].iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn learns_spans_and_respects_bio() {
+        // attr 0 = "restart", 1 = "latte", 2 = "api"
+        let xs = vec![vec![vec![(0, 1.0)], vec![(1, 1.0)]], vec![vec![(0, 1.0)], vec![(1, 1.0)], vec![(2, 1.0)]]];
+        let ys = vec![vec![0, 1], vec![0, 1, 2]];
+        let m = Crf::train(labels(), 3, &xs, &ys, CrfParams::default(), &mut |_| {});
+        assert_eq!(m.decode(&xs[0]), vec![0, 1]);
+        assert_eq!(m.decode(&xs[1]), vec![0, 1, 2]);
+        // "api" alone must not start with I-svc.
+        let p = m.decode(&[vec![(2, 1.0)]]);
+        assert_ne!(p[0], 2);
+        assert!(m.decode(&[]).is_empty());
+    }
+
+    #[test]
+    fn marginals_sum_to_one() {
+        let m = Crf::train(
+            labels(),
+            2,
+            &[vec![vec![(0, 1.0)], vec![(1, 1.0)]]],
+            &[vec![0, 1]],
+            CrfParams::default(),
+            &mut |_| {},
+        );
+        let mut ws = Workspace { exp_t: vec![], exp_u: vec![], alpha: vec![], beta: vec![], scale: vec![] };
+        let x = vec![vec![(0, 1.0)], vec![(1, 1.0)], vec![(0, 1.0)]];
+        m.forward_backward(&x, &mut ws);
+        for t in 0..3 {
+            let s: f64 = (0..3).map(|k| ws.alpha[t * 3 + k] * ws.beta[t * 3 + k]).sum();
+            assert!((s - 1.0).abs() < 1e-9, "position {t}: {s}");
+        }
+    }
+}

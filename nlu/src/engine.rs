@@ -1,0 +1,558 @@
+//! The engine: layers put together, trained, saved, loaded and queried.
+//!
+//! A parse runs the lexical model first; when it is sure (the common case:
+//! "restart latte") the answer costs microseconds. Otherwise the neural layer
+//! embeds the sentence and the two distributions are mixed. A confidence
+//! threshold and a margin turn the mix into a verdict: confident, ambiguous
+//! (offer alternatives), or out of scope. Slots are tagged for the chosen
+//! intent and resolved by built-in parsers and the gazetteer.
+
+use crate::builtin;
+use crate::crf::CrfParams;
+use crate::data::{Example, SpanLabel};
+use crate::fuzzy::Gazetteer;
+use crate::intent::IntentModel;
+use crate::logreg::{LogReg, TrainParams, fit_temperature, softmax};
+use crate::parse::{OUT_OF_SCOPE, Parse, Resolved, Scored, Slot, Verdict};
+use crate::slots::SlotTagger;
+use crate::tokenize::{Token, TokenKind, tokenize};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Longest input the engine reads, in bytes; longer text is cut at a char boundary.
+pub const MAX_INPUT_BYTES: usize = 2048;
+
+/// Something that turns sentences into fixed-size vectors (MiniLM in production).
+pub trait SentenceEncoder: Send + Sync {
+    /// Embeds a batch of sentences.
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String>;
+}
+
+/// Errors of training, loading and saving.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No examples to learn from.
+    #[error("no training examples")]
+    Empty,
+    /// The sentence encoder failed.
+    #[error("sentence encoder: {0}")]
+    Encoder(String),
+    /// Reading or writing the model file.
+    #[error("model file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The model file is not a model of this version.
+    #[error("model file {path} is not a valid pipilu model: {message}")]
+    Format {
+        /// The file.
+        path: String,
+        /// The cause.
+        message: String,
+    },
+}
+
+/// The decision thresholds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Below this probability the best intent is not trusted: out of scope.
+    pub min_confidence: f32,
+    /// When the runner-up is closer than this, the parse is ambiguous.
+    pub min_margin: f32,
+    /// Lexical probability above which the neural layer is skipped.
+    pub lexical_sure: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { min_confidence: 0.45, min_margin: 0.1, lexical_sure: 0.9 }
+    }
+}
+
+/// What to train.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Lexical model hyper-parameters.
+    pub intent: TrainParams,
+    /// Slot tagger hyper-parameters.
+    pub crf: CrfParams,
+    /// Train the slot tagger (when the data has slots).
+    pub slots: bool,
+    /// The out-of-scope label, when the data has one.
+    pub oos_label: Option<String>,
+    /// Fixed thresholds; tuned on validation data instead when that has out-of-scope examples.
+    pub thresholds: Thresholds,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            intent: TrainParams::default(),
+            crf: CrfParams::default(),
+            slots: true,
+            oos_label: Some(OUT_OF_SCOPE.to_string()),
+            thresholds: Thresholds::default(),
+        }
+    }
+}
+
+/// A stage of training, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Lexical intent model epochs.
+    Lexical,
+    /// Sentence embeddings, in sentences.
+    Embedding,
+    /// Neural head epochs.
+    NeuralHead,
+    /// Slot tagger epochs.
+    Slots,
+}
+
+/// Progress callback: stage, done, total.
+pub type Progress<'a> = &'a mut dyn FnMut(Stage, usize, usize);
+
+/// Everything learned; what is saved to disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Model {
+    labels: Vec<String>,
+    lexical: IntentModel,
+    neural: Option<LogReg>,
+    neural_weight: f32,
+    tagger: Option<SlotTagger>,
+    thresholds: Thresholds,
+    oos: Option<usize>,
+    gazetteer: Gazetteer,
+}
+
+/// The engine: a model plus, optionally, the sentence encoder.
+pub struct Engine {
+    model: Model,
+    encoder: Option<Box<dyn SentenceEncoder>>,
+}
+
+const MAGIC: &[u8; 8] = b"PIPNLU01";
+
+fn embed_all(enc: &dyn SentenceEncoder, texts: &[&str], progress: Progress) -> Result<Vec<Vec<f32>>, EngineError> {
+    let mut out = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(64) {
+        out.extend(enc.embed_batch(chunk).map_err(EngineError::Encoder)?);
+        progress(Stage::Embedding, out.len(), texts.len());
+    }
+    Ok(out)
+}
+
+fn dense(v: &[f32]) -> Vec<(u32, f32)> {
+    v.iter().enumerate().map(|(i, x)| (i as u32, *x)).collect()
+}
+
+fn argmax(p: &[f32]) -> usize {
+    p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |x| x.0)
+}
+
+/// Weighted geometric mean of two distributions, renormalised.
+fn mix(lex: &[f32], neu: &[f32], w: f32) -> Vec<f32> {
+    let mut out: Vec<f32> =
+        lex.iter().zip(neu).map(|(a, b)| (1.0 - w) * a.max(1e-9).ln() + w * b.max(1e-9).ln()).collect();
+    softmax(&mut out, 1.0);
+    out
+}
+
+impl Engine {
+    /// Trains on `train`; `valid` (may be empty) calibrates and tunes thresholds.
+    pub fn train(
+        train: &[Example],
+        valid: &[Example],
+        gazetteer: Gazetteer,
+        encoder: Option<Box<dyn SentenceEncoder>>,
+        opts: &TrainOptions,
+        progress: Progress,
+    ) -> Result<Self, EngineError> {
+        if train.is_empty() {
+            return Err(EngineError::Empty);
+        }
+        let mut labels: Vec<String> = train.iter().map(|e| e.intent.clone()).collect();
+        labels.sort();
+        labels.dedup();
+        let id = |s: &str| labels.iter().position(|l| l == s);
+        let ys: Vec<usize> = train.iter().map(|e| id(&e.intent).unwrap_or(0)).collect();
+        let oos = opts.oos_label.as_deref().and_then(id);
+        let epochs = opts.intent.epochs;
+        let mut lexical = IntentModel::train(train, &ys, labels.len(), &gazetteer, opts.intent, &mut |e| {
+            progress(Stage::Lexical, e, epochs)
+        });
+        let mut neural = None;
+        let mut train_emb = Vec::new();
+        if let Some(enc) = encoder.as_deref() {
+            let texts: Vec<&str> = train.iter().map(|e| e.text.as_str()).collect();
+            train_emb = embed_all(enc, &texts, progress)?;
+            let xs: Vec<Vec<(u32, f32)>> = train_emb.iter().map(|v| dense(v)).collect();
+            let dim = xs.first().map_or(0, Vec::len);
+            let params = TrainParams { epochs: 40, learning_rate: 0.3, l2: 1e-6, ..opts.intent };
+            neural = Some(LogReg::train(&xs, &ys, dim, labels.len(), params, &mut |e| {
+                progress(Stage::NeuralHead, e, params.epochs)
+            }));
+        }
+        drop(train_emb);
+        let tagger = if opts.slots && train.iter().any(|e| !e.spans.is_empty()) {
+            let with_slots: Vec<Example> =
+                train.iter().filter(|e| Some(&e.intent) != opts.oos_label.as_ref()).cloned().collect();
+            let epochs = opts.crf.epochs;
+            Some(SlotTagger::train(&with_slots, &gazetteer, opts.crf, &mut |e| progress(Stage::Slots, e, epochs)))
+        } else {
+            None
+        };
+        let envf = |k: &str, d: f32| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+        let mut model = Model {
+            labels,
+            lexical,
+            neural,
+            neural_weight: envf("XW", 0.5),
+            tagger,
+            thresholds: Thresholds {
+                min_confidence: envf("XC", opts.thresholds.min_confidence),
+                lexical_sure: envf("XS", opts.thresholds.lexical_sure),
+                ..opts.thresholds
+            },
+            oos,
+            gazetteer,
+        };
+        let valid: Vec<&Example> =
+            valid.iter().filter(|e| model.labels.contains(&e.intent) || is_oos(e, opts)).collect();
+        if !valid.is_empty() {
+            let vys: Vec<usize> = valid.iter().map(|e| id_in(&model.labels, &e.intent).unwrap_or(usize::MAX)).collect();
+            let known: Vec<(usize, &Example)> =
+                valid.iter().zip(&vys).filter(|(_, y)| **y != usize::MAX).map(|(e, y)| (*y, *e)).collect();
+            let kys: Vec<usize> = known.iter().map(|k| k.0).collect();
+            let kex: Vec<Example> = known.iter().map(|k| k.1.clone()).collect();
+            lexical = model.lexical.clone();
+            lexical.calibrate(&kex, &kys, &model.gazetteer);
+            model.lexical = lexical;
+            let lex_p: Vec<Vec<f32>> =
+                valid.iter().map(|e| model.lexical.predict(&e.tokens, &model.gazetteer)).collect();
+            let mut probs = lex_p.clone();
+            if let (Some(enc), Some(head)) = (encoder.as_deref(), model.neural.as_mut()) {
+                let texts: Vec<&str> = valid.iter().map(|e| e.text.as_str()).collect();
+                let emb = embed_all(enc, &texts, progress)?;
+                let logits: Vec<Vec<f32>> = emb.iter().map(|v| head.logits(&dense(v))).collect();
+                let kl: Vec<Vec<f32>> =
+                    logits.iter().zip(&vys).filter(|(_, y)| **y != usize::MAX).map(|(l, _)| l.clone()).collect();
+                let t = fit_temperature(&kl, &kys);
+                head.set_temperature(t);
+                let neu_p: Vec<Vec<f32>> = logits
+                    .iter()
+                    .map(|l| {
+                        let mut p = l.clone();
+                        softmax(&mut p, t);
+                        p
+                    })
+                    .collect();
+                let mut best = (f32::NEG_INFINITY, 0.5);
+                for step in 0..=10 {
+                    let w = step as f32 / 10.0;
+                    let mixed: Vec<Vec<f32>> = lex_p.iter().zip(&neu_p).map(|(a, b)| mix(a, b, w)).collect();
+                    let score = tune_thresholds(&mixed, &vys, oos, opts.thresholds).1;
+                    if score > best.0 + 1e-6 {
+                        best = (score, w);
+                    }
+                }
+                model.neural_weight = best.1;
+                probs = lex_p.iter().zip(&neu_p).map(|(a, b)| mix(a, b, best.1)).collect();
+            }
+            if valid.iter().any(|e| is_oos(e, opts)) {
+                model.thresholds = tune_thresholds(&probs, &vys, oos, opts.thresholds).0;
+            }
+        }
+        Ok(Engine { model, encoder })
+    }
+
+    /// Loads a saved model; `encoder` is used only if the model has a neural head.
+    pub fn load(path: &Path, encoder: Option<Box<dyn SentenceEncoder>>) -> Result<Self, EngineError> {
+        let p = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| EngineError::Io { path: p.clone(), source })?;
+        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(EngineError::Format { path: p, message: "wrong header".into() });
+        }
+        let model: Model = bincode::deserialize(&bytes[MAGIC.len()..])
+            .map_err(|e| EngineError::Format { path: p, message: e.to_string() })?;
+        let encoder = if model.neural.is_some() { encoder } else { None };
+        Ok(Engine { model, encoder })
+    }
+
+    /// Saves the model (not the encoder weights, which live in their own files).
+    pub fn save(&self, path: &Path) -> Result<(), EngineError> {
+        let p = path.display().to_string();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(
+            bincode::serialize(&self.model)
+                .map_err(|e| EngineError::Format { path: p.clone(), message: e.to_string() })?,
+        );
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| EngineError::Io { path: p.clone(), source })?;
+        }
+        std::fs::write(path, bytes).map_err(|source| EngineError::Io { path: p, source })
+    }
+
+    /// Which layers this engine can run.
+    pub fn layers(&self) -> Vec<&'static str> {
+        if self.has_neural() { vec!["lexical", "neural"] } else { vec!["lexical"] }
+    }
+
+    /// True when the neural layer is trained and its encoder loaded.
+    pub fn has_neural(&self) -> bool {
+        self.encoder.is_some() && self.model.neural.is_some()
+    }
+
+    /// True when the model was trained with a neural head (whether or not the encoder is here).
+    pub fn model_has_neural(&self) -> bool {
+        self.model.neural.is_some()
+    }
+
+    /// Intent labels the model knows.
+    pub fn labels(&self) -> &[String] {
+        &self.model.labels
+    }
+
+    /// The thresholds in use.
+    pub fn thresholds(&self) -> Thresholds {
+        self.model.thresholds
+    }
+
+    /// Overrides the thresholds.
+    pub fn set_thresholds(&mut self, t: Thresholds) {
+        self.model.thresholds = t;
+    }
+
+    /// The gazetteer: the bot replaces kinds with the live inventory.
+    pub fn gazetteer_mut(&mut self) -> &mut Gazetteer {
+        &mut self.model.gazetteer
+    }
+
+    /// The gazetteer in use.
+    pub fn gazetteer(&self) -> &Gazetteer {
+        &self.model.gazetteer
+    }
+
+    /// Intent probabilities for tokens, and the layers that ran. `force_neural` disables the skip.
+    pub fn classify(&self, text: &str, tokens: &[Token], force_neural: bool) -> (Vec<f32>, Vec<&'static str>) {
+        let lex = self.model.lexical.predict(tokens, &self.model.gazetteer);
+        let (Some(enc), Some(head)) = (self.encoder.as_deref(), self.model.neural.as_ref()) else {
+            return (lex, vec!["lexical"]);
+        };
+        let top = lex[argmax(&lex)];
+        if !force_neural && top >= self.model.thresholds.lexical_sure {
+            return (lex, vec!["lexical"]);
+        }
+        match enc.embed_batch(&[text]) {
+            Ok(v) if !v.is_empty() => {
+                let neu = head.predict_proba(&dense(&v[0]));
+                (mix(&lex, &neu, self.model.neural_weight), vec!["lexical", "neural"])
+            }
+            _ => (lex, vec!["lexical"]),
+        }
+    }
+
+    /// Parses a message, resolving times relative to now.
+    pub fn parse(&self, text: &str) -> Parse {
+        self.parse_at(text, Utc::now())
+    }
+
+    /// Parses a message, resolving times relative to `now`.
+    pub fn parse_at(&self, text: &str, now: DateTime<Utc>) -> Parse {
+        let (text, truncated) = cut(text);
+        let tokens = tokenize(text);
+        if tokens.iter().all(|t| t.kind == TokenKind::Punct) {
+            return Parse {
+                text: text.to_string(),
+                intent: OUT_OF_SCOPE.into(),
+                confidence: 0.0,
+                verdict: Verdict::OutOfScope,
+                alternatives: vec![],
+                slots: vec![],
+                layers: vec![],
+                truncated,
+            };
+        }
+        let (probs, layers) = self.classify(text, &tokens, false);
+        let (intent, confidence, verdict, alternatives) = self.decide(&probs);
+        let slots = if verdict == Verdict::OutOfScope {
+            Vec::new()
+        } else {
+            let spans = self.tag(&tokens, &intent);
+            resolve_slots(text, &tokens, &spans, &self.model.gazetteer, now)
+        };
+        Parse { text: text.to_string(), intent, confidence, verdict, alternatives, slots, layers, truncated }
+    }
+
+    /// Tags slot spans for a known intent (evaluation uses this on gold tokens).
+    pub fn tag(&self, tokens: &[Token], intent: &str) -> Vec<SpanLabel> {
+        match &self.model.tagger {
+            Some(t) if intent != OUT_OF_SCOPE => t.tag(tokens, intent, &self.model.gazetteer),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Turns probabilities into (intent, confidence, verdict, alternatives).
+    pub fn decide(&self, probs: &[f32]) -> (String, f32, Verdict, Vec<Scored>) {
+        let th = self.model.thresholds;
+        let mut order: Vec<usize> = (0..probs.len()).filter(|&i| Some(i) != self.model.oos).collect();
+        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+        let top = order.first().copied();
+        let alternatives: Vec<Scored> = order
+            .iter()
+            .skip(1)
+            .take(3)
+            .filter(|&&i| probs[i] >= 0.05)
+            .map(|&i| Scored { intent: self.model.labels[i].clone(), confidence: probs[i] })
+            .collect();
+        let Some(top) = top else {
+            return (OUT_OF_SCOPE.into(), 0.0, Verdict::OutOfScope, alternatives);
+        };
+        let p = probs[top];
+        let oos_p = self.model.oos.map_or(0.0, |o| probs[o]);
+        let second = order.get(1).map_or(0.0, |&i| probs[i]);
+        if oos_p > p || p < th.min_confidence {
+            let alts = if p >= 0.2 {
+                std::iter::once(Scored { intent: self.model.labels[top].clone(), confidence: p })
+                    .chain(alternatives)
+                    .take(3)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            return (OUT_OF_SCOPE.into(), p, Verdict::OutOfScope, alts);
+        }
+        let verdict = if p - second < th.min_margin { Verdict::Ambiguous } else { Verdict::Confident };
+        (self.model.labels[top].clone(), p, verdict, alternatives)
+    }
+}
+
+fn is_oos(e: &Example, opts: &TrainOptions) -> bool {
+    opts.oos_label.as_deref() == Some(e.intent.as_str())
+}
+
+fn id_in(labels: &[String], s: &str) -> Option<usize> {
+    labels.iter().position(|l| l == s)
+}
+
+/// Chooses the confidence threshold that maximises the mean of in-scope accuracy and
+/// out-of-scope recall on validation data; returns the thresholds and the score.
+fn tune_thresholds(probs: &[Vec<f32>], ys: &[usize], oos: Option<usize>, base: Thresholds) -> (Thresholds, f32) {
+    let has_oos = ys.iter().any(|&y| Some(y) == oos || y == usize::MAX);
+    let candidates: Vec<f32> =
+        if has_oos { (0..=95).map(|i| i as f32 / 100.0).collect() } else { vec![base.min_confidence] };
+    let mut best = (base, f32::NEG_INFINITY);
+    for &c in &candidates {
+        let (mut ok_in, mut n_in, mut ok_oos, mut n_oos) = (0usize, 0usize, 0usize, 0usize);
+        for (p, &y) in probs.iter().zip(ys) {
+            let top = (0..p.len()).filter(|&i| Some(i) != oos).max_by(|&a, &b| p[a].total_cmp(&p[b]));
+            let oos_p = oos.map_or(0.0, |o| p[o]);
+            let pred_oos = top.is_none_or(|t| oos_p > p[t] || p[t] < c);
+            let gold_oos = Some(y) == oos || y == usize::MAX;
+            if gold_oos {
+                n_oos += 1;
+                ok_oos += usize::from(pred_oos);
+            } else {
+                n_in += 1;
+                ok_in += usize::from(!pred_oos && top == Some(y));
+            }
+        }
+        let acc = ok_in as f32 / n_in.max(1) as f32;
+        let score = if n_oos > 0 { 0.5 * acc + 0.5 * ok_oos as f32 / n_oos as f32 } else { acc };
+        if score > best.1 + 1e-6 {
+            best = (Thresholds { min_confidence: c, ..base }, score);
+        }
+    }
+    best
+}
+
+fn cut(text: &str) -> (&str, bool) {
+    if text.len() <= MAX_INPUT_BYTES {
+        return (text, false);
+    }
+    let mut end = MAX_INPUT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&text[..end], true)
+}
+
+/// Turns tagged spans into slots with resolved values.
+fn resolve_slots(text: &str, tokens: &[Token], spans: &[SpanLabel], gaz: &Gazetteer, now: DateTime<Utc>) -> Vec<Slot> {
+    let mut slots = Vec::new();
+    for s in spans {
+        let (Some(first), Some(last)) = (tokens.get(s.start), tokens.get(s.end.saturating_sub(1))) else {
+            continue;
+        };
+        let raw = &text[first.start..last.end];
+        let span = (first.start, last.end);
+        let mut slot =
+            Slot { name: s.slot.clone(), raw: raw.to_string(), span, value: raw.to_string(), resolved: None };
+        match s.slot.as_str() {
+            "time_range" => {
+                slot.resolved = builtin::parse_time_range(raw, now).map(Resolved::TimeRange);
+            }
+            "duration" => {
+                slot.resolved = builtin::parse_duration(raw).map(|d| Resolved::Duration { seconds: d.as_secs() });
+            }
+            "panel" => {
+                slot.resolved = builtin::parse_number(raw).map(|value| Resolved::Number { value });
+            }
+            "severity" => {
+                if let Some(v) = builtin::parse_severity(raw) {
+                    slot.value = v.to_string();
+                    slot.resolved = Some(Resolved::Severity { value: v });
+                }
+            }
+            "env" => {
+                if let Some(v) = builtin::parse_env(raw) {
+                    slot.value = v.to_string();
+                    slot.resolved = Some(Resolved::Env { value: v });
+                }
+            }
+            "incident" => {
+                slot.value = raw.trim_start_matches('#').to_string();
+            }
+            "dashboard" => {
+                // Hubot style `loadbalancers:2` is one token: split off the panel.
+                if let Some((name, panel)) = raw.rsplit_once(':')
+                    && let Some(n) = builtin::parse_number(panel)
+                    && !name.is_empty()
+                {
+                    slot.value = name.to_string();
+                    slot.raw = name.to_string();
+                    slot.span = (span.0, span.0 + name.len());
+                    resolve_entity(&mut slot, gaz);
+                    let pstart = span.0 + name.len() + 1;
+                    slots.push(slot);
+                    slots.push(Slot {
+                        name: "panel".into(),
+                        raw: panel.to_string(),
+                        span: (pstart, span.1),
+                        value: n.to_string(),
+                        resolved: Some(Resolved::Number { value: n }),
+                    });
+                    continue;
+                }
+                resolve_entity(&mut slot, gaz);
+            }
+            _ => resolve_entity(&mut slot, gaz),
+        }
+        slots.push(slot);
+    }
+    slots
+}
+
+/// Minimum fuzzy score for a name to be resolved to a gazetteer entry.
+const FUZZY_MIN: f32 = crate::fuzzy::DEFAULT_MIN_SCORE;
+
+fn resolve_entity(slot: &mut Slot, gaz: &Gazetteer) {
+    if let Some(m) = gaz.lookup(&slot.name, &slot.raw, FUZZY_MIN) {
+        slot.value = m.canonical.clone();
+        slot.resolved = Some(Resolved::Entity { canonical: m.canonical, score: m.score });
+    }
+}

@@ -1,0 +1,64 @@
+//! The lexical intent model: hashed TF-IDF features and logistic regression.
+
+use crate::data::Example;
+use crate::features::{FeatureSpace, SparseVec, raw_features};
+use crate::fuzzy::Gazetteer;
+use crate::logreg::{LogReg, TrainParams};
+use crate::slots::gazetteer_tags;
+use crate::tokenize::Token;
+use serde::{Deserialize, Serialize};
+
+/// Intent labels plus a classifier over a feature space.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IntentModel {
+    space: FeatureSpace,
+    model: LogReg,
+}
+
+/// The raw hashed features of tokens, with gazetteer kinds as extra features.
+pub fn raw_of(tokens: &[Token], gaz: &Gazetteer) -> Vec<u64> {
+    let tags = gazetteer_tags(tokens, gaz);
+    let kind_of = |i: usize| -> Option<String> {
+        match &tags[i] {
+            Some((k, true)) => Some(k.clone()),
+            _ => None,
+        }
+    };
+    let mut out = Vec::new();
+    raw_features(tokens, &kind_of, &mut out);
+    out
+}
+
+impl IntentModel {
+    /// Trains on examples whose intents are given as ids into `labels`.
+    pub fn train(
+        examples: &[Example],
+        ys: &[usize],
+        classes: usize,
+        gaz: &Gazetteer,
+        params: TrainParams,
+        on_epoch: &mut dyn FnMut(usize),
+    ) -> Self {
+        let raws: Vec<Vec<u64>> = examples.iter().map(|e| raw_of(&e.tokens, gaz)).collect();
+        let space = FeatureSpace::fit(&raws);
+        let xs: Vec<SparseVec> = raws.iter().map(|r| space.vectorize(r)).collect();
+        let model = LogReg::train(&xs, ys, space.dim(), classes, params, on_epoch);
+        IntentModel { space, model }
+    }
+
+    /// Feature vector of tokens.
+    pub fn vectorize(&self, tokens: &[Token], gaz: &Gazetteer) -> SparseVec {
+        self.space.vectorize(&raw_of(tokens, gaz))
+    }
+
+    /// Class probabilities.
+    pub fn predict(&self, tokens: &[Token], gaz: &Gazetteer) -> Vec<f32> {
+        self.model.predict_proba(&self.vectorize(tokens, gaz))
+    }
+
+    /// Calibrates the softmax temperature on held-out examples.
+    pub fn calibrate(&mut self, examples: &[Example], ys: &[usize], gaz: &Gazetteer) {
+        let xs: Vec<SparseVec> = examples.iter().map(|e| self.vectorize(&e.tokens, gaz)).collect();
+        self.model.fit_temperature(&xs, ys);
+    }
+}
