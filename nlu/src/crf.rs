@@ -29,7 +29,7 @@ pub struct CrfParams {
 
 impl Default for CrfParams {
     fn default() -> Self {
-        CrfParams { epochs: 15, learning_rate: 0.2, l2: 1e-4, seed: 7 }
+        CrfParams { epochs: 15, learning_rate: 0.1, l2: 1e-5, seed: 7 }
     }
 }
 

@@ -33,15 +33,59 @@ fn hash_pair(namespace: u8, a: &str, b: &str) -> u64 {
     h2
 }
 
+/// Words seen in training outside slot spans: the language around names.
+///
+/// A word outside it is probably a name (a service, a user) that the models
+/// never saw; both models get a `<name>` feature for it, so "restart wallet"
+/// looks like "restart latte" even when `wallet` is new.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Lexicon(rustc_hash::FxHashSet<u64>);
+
+impl Lexicon {
+    /// Collects the words outside slot spans.
+    pub fn fit(examples: &[crate::data::Example]) -> Self {
+        let mut set = rustc_hash::FxHashSet::default();
+        for e in examples {
+            for (i, t) in e.tokens.iter().enumerate() {
+                if !e.spans.iter().any(|s| s.start <= i && i < s.end) {
+                    set.insert(hash_str(0, &t.norm));
+                }
+            }
+        }
+        Lexicon(set)
+    }
+
+    /// True when the word was seen outside slots.
+    pub fn contains(&self, norm: &str) -> bool {
+        self.0.contains(&hash_str(0, norm))
+    }
+
+    /// True for a word token that the lexicon has not seen.
+    pub fn is_novel(&self, t: &Token) -> bool {
+        !self.0.is_empty() && t.kind != TokenKind::Punct && !self.contains(&t.norm)
+    }
+}
+
 /// Produces the raw hashed features of one utterance (before weighting).
-pub fn raw_features(tokens: &[Token], entity_of: &dyn Fn(usize) -> Option<String>, out: &mut Vec<u64>) {
+pub fn raw_features(
+    tokens: &[Token],
+    entity_of: &dyn Fn(usize) -> Option<String>,
+    lexicon: &Lexicon,
+    out: &mut Vec<u64>,
+) {
     out.clear();
-    let words: Vec<&str> =
-        tokens.iter().filter(|t| t.kind != TokenKind::Punct || t.norm == "?").map(|t| t.norm.as_str()).collect();
+    let kept: Vec<&Token> = tokens.iter().filter(|t| t.kind != TokenKind::Punct || t.norm == "?").collect();
+    let words: Vec<&str> = kept.iter().map(|t| t.norm.as_str()).collect();
+    let generic: Vec<&str> =
+        kept.iter().map(|t| if lexicon.is_novel(t) { "<name>" } else { t.norm.as_str() }).collect();
     for (i, w) in words.iter().enumerate() {
         out.push(hash_str(1, w));
         let prev = if i == 0 { "<s>" } else { words[i - 1] };
         out.push(hash_pair(2, prev, w));
+        if generic[i] != *w || (i > 0 && generic[i - 1] != prev) {
+            let gprev = if i == 0 { "<s>" } else { generic[i - 1] };
+            out.push(hash_pair(2, gprev, generic[i]));
+        }
     }
     if let Some(last) = words.last() {
         out.push(hash_pair(2, last, "</s>"));
@@ -147,16 +191,17 @@ mod tests {
     #[test]
     fn tfidf_is_normalised_and_drops_unknowns() {
         let none = |_: usize| None;
+        let lex = Lexicon::default();
         let mut a = Vec::new();
-        raw_features(&tokenize("restart latte"), &none, &mut a);
+        raw_features(&tokenize("restart latte"), &none, &lex, &mut a);
         let mut b = Vec::new();
-        raw_features(&tokenize("check latte"), &none, &mut b);
+        raw_features(&tokenize("check latte"), &none, &lex, &mut b);
         let space = FeatureSpace::fit(&[a.clone(), b]);
         let v = space.vectorize(&a);
         let norm: f32 = v.iter().map(|x| x.1 * x.1).sum();
         assert!((norm - 1.0).abs() < 1e-4);
         let mut c = Vec::new();
-        raw_features(&tokenize("zzzz qqqq"), &none, &mut c);
+        raw_features(&tokenize("zzzz qqqq"), &none, &lex, &mut c);
         assert!(space.vectorize(&c).is_empty());
     }
 

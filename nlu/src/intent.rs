@@ -1,7 +1,8 @@
 //! The lexical intent model: hashed TF-IDF features and logistic regression.
 
+use crate::crossfit::Knowledge;
 use crate::data::Example;
-use crate::features::{FeatureSpace, SparseVec, raw_features};
+use crate::features::{FeatureSpace, Lexicon, SparseVec, raw_features};
 use crate::fuzzy::Gazetteer;
 use crate::logreg::{LogReg, TrainParams};
 use crate::slots::gazetteer_tags;
@@ -13,10 +14,11 @@ use serde::{Deserialize, Serialize};
 pub struct IntentModel {
     space: FeatureSpace,
     model: LogReg,
+    lexicon: Lexicon,
 }
 
 /// The raw hashed features of tokens, with gazetteer kinds as extra features.
-pub fn raw_of(tokens: &[Token], gaz: &Gazetteer) -> Vec<u64> {
+pub fn raw_of(tokens: &[Token], gaz: &Gazetteer, lexicon: &Lexicon) -> Vec<u64> {
     let tags = gazetteer_tags(tokens, gaz);
     let kind_of = |i: usize| -> Option<String> {
         match &tags[i] {
@@ -25,30 +27,38 @@ pub fn raw_of(tokens: &[Token], gaz: &Gazetteer) -> Vec<u64> {
         }
     };
     let mut out = Vec::new();
-    raw_features(tokens, &kind_of, &mut out);
+    raw_features(tokens, &kind_of, lexicon, &mut out);
     out
 }
 
 impl IntentModel {
-    /// Trains on examples whose intents are given as ids into `labels`.
-    pub fn train(
+    /// Trains on examples with intent ids `ys`; `knowledge` gives each example's cross-fitted gazetteer and lexicon.
+    pub fn train<'k>(
         examples: &[Example],
         ys: &[usize],
         classes: usize,
-        gaz: &Gazetteer,
+        knowledge: &dyn Fn(usize) -> &'k Knowledge,
+        lexicon: Lexicon,
         params: TrainParams,
         on_epoch: &mut dyn FnMut(usize),
     ) -> Self {
-        let raws: Vec<Vec<u64>> = examples.iter().map(|e| raw_of(&e.tokens, gaz)).collect();
+        let raws: Vec<Vec<u64>> = examples
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let k = knowledge(i);
+                raw_of(&e.tokens, &k.gazetteer, &k.lexicon)
+            })
+            .collect();
         let space = FeatureSpace::fit(&raws);
         let xs: Vec<SparseVec> = raws.iter().map(|r| space.vectorize(r)).collect();
         let model = LogReg::train(&xs, ys, space.dim(), classes, params, on_epoch);
-        IntentModel { space, model }
+        IntentModel { space, model, lexicon }
     }
 
     /// Feature vector of tokens.
     pub fn vectorize(&self, tokens: &[Token], gaz: &Gazetteer) -> SparseVec {
-        self.space.vectorize(&raw_of(tokens, gaz))
+        self.space.vectorize(&raw_of(tokens, gaz, &self.lexicon))
     }
 
     /// Class probabilities.

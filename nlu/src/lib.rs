@@ -13,6 +13,7 @@
 
 pub mod builtin;
 pub mod crf;
+pub mod crossfit;
 pub mod data;
 pub mod datasets;
 #[cfg(feature = "neural")]
@@ -49,6 +50,12 @@ pub fn gazetteer_from(data: &yaml::DataSet) -> Gazetteer {
 /// Builds a gazetteer from the slot values seen in training (benchmarks have no entity lists).
 pub fn gazetteer_from_examples(examples: &[data::Example]) -> Gazetteer {
     let mut g = Gazetteer::new();
+    add_example_names(&mut g, examples);
+    g
+}
+
+/// Adds the slot values of examples to a gazetteer.
+pub fn add_example_names(g: &mut Gazetteer, examples: &[data::Example]) {
     for e in examples {
         for s in &e.spans {
             if let (Some(a), Some(b)) = (e.tokens.get(s.start), e.tokens.get(s.end.saturating_sub(1))) {
@@ -56,7 +63,6 @@ pub fn gazetteer_from_examples(examples: &[data::Example]) -> Gazetteer {
             }
         }
     }
-    g
 }
 
 /// Loads the MiniLM encoder from `dir` if its files are there; `None` (lexical-only) otherwise.

@@ -22,11 +22,14 @@ pub struct TrainParams {
     pub l2: f32,
     /// Seed of the shuffle.
     pub seed: u64,
+    /// Weight examples inversely to their class's frequency, so that a large
+    /// class (out-of-scope) does not swallow the small ones.
+    pub balanced: bool,
 }
 
 impl Default for TrainParams {
     fn default() -> Self {
-        TrainParams { epochs: 30, learning_rate: 0.5, l2: 1e-5, seed: 42 }
+        TrainParams { epochs: 30, learning_rate: 0.5, l2: 1e-5, seed: 42, balanced: true }
     }
 }
 
@@ -58,6 +61,14 @@ impl LogReg {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(params.seed);
         let mut p = vec![0.0f32; classes];
         let lr = params.learning_rate;
+        let mut counts = vec![0usize; classes];
+        for &y in ys {
+            counts[y] += 1;
+        }
+        let weight: Vec<f32> = counts
+            .iter()
+            .map(|&c| if params.balanced && c > 0 { xs.len() as f32 / (classes as f32 * c as f32) } else { 1.0 })
+            .collect();
         for epoch in 0..params.epochs {
             order.shuffle(&mut rng);
             for &i in &order {
@@ -65,6 +76,8 @@ impl LogReg {
                 m.logits_into(x, &mut p);
                 softmax(&mut p, 1.0);
                 p[ys[i]] -= 1.0;
+                let sw = weight[ys[i]];
+                p.iter_mut().for_each(|g| *g *= sw);
                 for k in 0..classes {
                     let g = p[k];
                     g2b[k] += g * g;

@@ -6,8 +6,9 @@
 //! durations) and the predicted intent (slots depend on it).
 
 use crate::crf::{Crf, CrfParams, TokenAttrs};
+use crate::crossfit::Knowledge;
 use crate::data::{Example, SpanLabel, spans_from_bio};
-use crate::features::hash_str;
+use crate::features::{Lexicon, hash_str};
 use crate::fuzzy::Gazetteer;
 use crate::tokenize::{Token, TokenKind, shape};
 use rustc_hash::FxHashMap;
@@ -116,7 +117,14 @@ fn is_time_like(norm: &str) -> bool {
             || norm.ends_with("pm"))
 }
 
-fn token_attrs(tokens: &[Token], i: usize, intent: &str, gaz: &[Option<(String, bool)>], out: &mut Vec<u64>) {
+fn token_attrs(
+    tokens: &[Token],
+    i: usize,
+    intent: &str,
+    gaz: &[Option<(String, bool)>],
+    lexicon: &Lexicon,
+    out: &mut Vec<u64>,
+) {
     out.clear();
     let mut w = AttrWriter { out };
     let word =
@@ -166,6 +174,18 @@ fn token_attrs(tokens: &[Token], i: usize, intent: &str, gaz: &[Option<(String, 
             }
         }
     }
+    let novel = |j: isize| -> &str {
+        match usize::try_from(j).ok().and_then(|j| tokens.get(j)) {
+            Some(t) if lexicon.is_novel(t) => "novel",
+            Some(_) => "known",
+            None => "edge",
+        }
+    };
+    w.put(33, novel(ii));
+    w.put2(34, novel(ii), word(ii - 1));
+    w.put2(35, novel(ii), word(ii + 1));
+    w.put2(36, novel(ii - 1), novel(ii + 1));
+    w.put2(37, novel(ii), intent);
     w.put(40, intent);
     w.put2(41, intent, w0);
     w.put2(42, intent, word(ii - 1));
@@ -179,22 +199,30 @@ fn token_attrs(tokens: &[Token], i: usize, intent: &str, gaz: &[Option<(String, 
 pub struct SlotTagger {
     columns: FxHashMap<u64, u32>,
     crf: Crf,
+    lexicon: Lexicon,
 }
 
 impl SlotTagger {
-    /// Trains on gold spans; the gazetteer feeds the gazetteer features.
-    pub fn train(examples: &[Example], gaz: &Gazetteer, params: CrfParams, on_epoch: &mut dyn FnMut(usize)) -> Self {
+    /// Trains on gold spans; `knowledge` gives each example's cross-fitted gazetteer and lexicon.
+    pub fn train<'k>(
+        examples: &[Example],
+        knowledge: &dyn Fn(usize) -> &'k Knowledge,
+        lexicon: Lexicon,
+        params: CrfParams,
+        on_epoch: &mut dyn FnMut(usize),
+    ) -> Self {
         let mut label_ids: FxHashMap<String, usize> = FxHashMap::default();
         let mut labels = vec!["O".to_string()];
         label_ids.insert("O".into(), 0);
         let mut raw: Vec<Vec<Vec<u64>>> = Vec::with_capacity(examples.len());
         let mut ys = Vec::with_capacity(examples.len());
         let mut buf = Vec::new();
-        for ex in examples {
-            let gt = gazetteer_tags(&ex.tokens, gaz);
+        for (n, ex) in examples.iter().enumerate() {
+            let k = knowledge(n);
+            let gt = gazetteer_tags(&ex.tokens, &k.gazetteer);
             let seq: Vec<Vec<u64>> = (0..ex.tokens.len())
                 .map(|i| {
-                    token_attrs(&ex.tokens, i, &ex.intent, &gt, &mut buf);
+                    token_attrs(&ex.tokens, i, &ex.intent, &gt, &k.lexicon, &mut buf);
                     buf.clone()
                 })
                 .collect();
@@ -219,7 +247,7 @@ impl SlotTagger {
         let xs: Vec<Vec<TokenAttrs>> =
             raw.iter().map(|seq| seq.iter().map(|attrs| to_attrs(&columns, attrs)).collect()).collect();
         let crf = Crf::train(labels, columns.len(), &xs, &ys, params, on_epoch);
-        SlotTagger { columns, crf }
+        SlotTagger { columns, crf, lexicon }
     }
 
     /// Tags tokens, given the intent they were classified as.
@@ -231,7 +259,7 @@ impl SlotTagger {
         let mut buf = Vec::new();
         let xs: Vec<TokenAttrs> = (0..tokens.len())
             .map(|i| {
-                token_attrs(tokens, i, intent, &gt, &mut buf);
+                token_attrs(tokens, i, intent, &gt, &self.lexicon, &mut buf);
                 to_attrs(&self.columns, &buf)
             })
             .collect();

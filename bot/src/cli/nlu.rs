@@ -295,9 +295,10 @@ fn evaluate(args: &NluArgs, format: Format, dataset: &Path, json: bool, errors: 
                 let (_, data) = datasets::load_pipilu(&dataset.join("train"), &dataset.join("test"))?;
                 nlu::gazetteer_from(&data)
             }
-            _ => nlu::gazetteer_from_examples(&c.train),
+            _ => nlu::Gazetteer::new(),
         };
         let opts = TrainOptions {
+            names_from_examples: !matches!(format, Format::Pipilu),
             slots: c.has_slots,
             oos_label: c.oos_label.clone(),
             thresholds: if c.oos_label.is_some() {
