@@ -17,6 +17,7 @@ use crate::intent::IntentModel;
 use crate::logreg::{LogReg, TrainParams, fit_temperature, softmax};
 use crate::parse::{OUT_OF_SCOPE, Parse, Resolved, Scored, Slot, Verdict};
 use crate::slots::SlotTagger;
+use crate::spell::SpellIndex;
 use crate::tokenize::{Token, TokenKind, tokenize};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -67,11 +68,13 @@ pub struct Thresholds {
     pub min_margin: f32,
     /// Lexical probability above which the neural layer is skipped.
     pub lexical_sure: f32,
+    /// Stricter minimum for risky intents (a restart must never run on a guess).
+    pub risky_min_confidence: f32,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { min_confidence: 0.45, min_margin: 0.1, lexical_sure: 0.9 }
+        Thresholds { min_confidence: 0.45, min_margin: 0.1, lexical_sure: 0.9, risky_min_confidence: 0.6 }
     }
 }
 
@@ -91,6 +94,10 @@ pub struct TrainOptions {
     /// The gazetteer was built from the training examples' slot values (benchmarks):
     /// cross-fit it too, so the tagger does not learn to trust it blindly.
     pub names_from_examples: bool,
+    /// Correct typos of frequent words before classifying.
+    pub spell: bool,
+    /// Intents that change things and so need `risky_min_confidence`.
+    pub risky: Vec<String>,
 }
 
 impl Default for TrainOptions {
@@ -102,6 +109,8 @@ impl Default for TrainOptions {
             oos_label: Some(OUT_OF_SCOPE.to_string()),
             thresholds: Thresholds::default(),
             names_from_examples: false,
+            spell: true,
+            risky: vec!["restart_service".to_string()],
         }
     }
 }
@@ -132,7 +141,9 @@ pub struct Model {
     tagger: Option<SlotTagger>,
     thresholds: Thresholds,
     oos: Option<usize>,
+    risky: Vec<usize>,
     gazetteer: Gazetteer,
+    spell: SpellIndex,
 }
 
 /// The engine: a model plus, optionally, the sentence encoder.
@@ -231,6 +242,7 @@ impl Engine {
         } else {
             None
         };
+        let risky: Vec<usize> = opts.risky.iter().filter_map(|r| id(r)).collect();
         let mut model = Model {
             labels,
             lexical,
@@ -243,6 +255,8 @@ impl Engine {
                 ..opts.thresholds
             },
             oos,
+            risky,
+            spell: if opts.spell { SpellIndex::fit(train, 3) } else { SpellIndex::default() },
             gazetteer,
         };
         let valid: Vec<&Example> =
@@ -388,7 +402,7 @@ impl Engine {
     /// Parses a message, resolving times relative to `now`.
     pub fn parse_at(&self, text: &str, now: DateTime<Utc>) -> Parse {
         let (text, truncated) = cut(text);
-        let tokens = tokenize(text);
+        let tokens = self.correct(tokenize(text));
         if tokens.iter().all(|t| t.kind == TokenKind::Punct) {
             return Parse {
                 text: text.to_string(),
@@ -410,6 +424,18 @@ impl Engine {
             resolve_slots(text, &tokens, &spans, &self.model.gazetteer, now)
         };
         Parse { text: text.to_string(), intent, confidence, verdict, alternatives, slots, layers, truncated }
+    }
+
+    /// Replaces typos of frequent words by the words (`restrat` -> `restart`); names are kept.
+    pub fn correct(&self, mut tokens: Vec<Token>) -> Vec<Token> {
+        for t in tokens.iter_mut().filter(|t| t.kind == TokenKind::Word) {
+            if let Some(c) = self.model.spell.correct(&t.norm)
+                && self.model.gazetteer.longest_at(&[t.norm.as_str()], 0).is_none()
+            {
+                t.norm = c.to_string();
+            }
+        }
+        tokens
     }
 
     /// Tags slot spans for a known intent (evaluation uses this on gold tokens).
@@ -439,7 +465,8 @@ impl Engine {
         let p = probs[top];
         let oos_p = self.model.oos.map_or(0.0, |o| probs[o]);
         let second = order.get(1).map_or(0.0, |&i| probs[i]);
-        if oos_p > p || p < th.min_confidence {
+        let min = if self.model.risky.contains(&top) { th.risky_min_confidence } else { th.min_confidence };
+        if oos_p > p || p < min {
             let alts = if p >= 0.2 {
                 std::iter::once(Scored { intent: self.model.labels[top].clone(), confidence: p })
                     .chain(alternatives)

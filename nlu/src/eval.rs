@@ -34,13 +34,14 @@ fn key(s: &[SpanLabel]) -> Vec<(String, usize, usize)> {
 pub fn predict_all(engine: &Engine, test: &[Example], oos_label: Option<&str>) -> Vec<Prediction> {
     test.iter()
         .map(|e| {
-            let (probs, layers) = engine.classify(&e.text, &e.tokens, false);
+            let tokens = engine.correct(e.tokens.clone());
+            let (probs, layers) = engine.classify(&e.text, &tokens, false);
             let (pred, _, _, _) = engine.decide(&probs);
             let gold = if Some(e.intent.as_str()) == oos_label { OUT_OF_SCOPE.to_string() } else { e.intent.clone() };
             let pred = if Some(pred.as_str()) == oos_label { OUT_OF_SCOPE.to_string() } else { pred };
             Prediction {
                 text: e.text.clone(),
-                pred_spans: key(&engine.tag(&e.tokens, &pred)),
+                pred_spans: key(&engine.tag(&tokens, &pred)),
                 gold_spans: key(&e.spans),
                 gold,
                 pred,

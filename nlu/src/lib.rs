@@ -26,6 +26,7 @@ pub mod intent;
 pub mod logreg;
 pub mod parse;
 pub mod slots;
+pub mod spell;
 pub mod tokenize;
 pub mod yaml;
 

@@ -299,12 +299,13 @@ fn evaluate(args: &NluArgs, format: Format, dataset: &Path, json: bool, errors: 
         };
         let opts = TrainOptions {
             names_from_examples: !matches!(format, Format::Pipilu),
+            risky: if matches!(format, Format::Pipilu) { TrainOptions::default().risky } else { Vec::new() },
             slots: c.has_slots,
             oos_label: c.oos_label.clone(),
             thresholds: if c.oos_label.is_some() {
                 Thresholds::default()
             } else {
-                Thresholds { min_confidence: 0.0, min_margin: 0.0, lexical_sure: Thresholds::default().lexical_sure }
+                Thresholds { min_confidence: 0.0, min_margin: 0.0, ..Thresholds::default() }
             },
             ..TrainOptions::default()
         };
