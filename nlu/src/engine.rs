@@ -32,6 +32,12 @@ pub trait SentenceEncoder: Send + Sync {
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String>;
 }
 
+impl<T: SentenceEncoder + ?Sized> SentenceEncoder for std::sync::Arc<T> {
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
+        (**self).embed_batch(texts)
+    }
+}
+
 /// Errors of training, loading and saving.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -98,6 +104,8 @@ pub struct TrainOptions {
     pub spell: bool,
     /// Intents that change things and so need `risky_min_confidence`.
     pub risky: Vec<String>,
+    /// Slot-value-swapped copies of each annotated example for the tagger.
+    pub augment: usize,
 }
 
 impl Default for TrainOptions {
@@ -111,6 +119,7 @@ impl Default for TrainOptions {
             names_from_examples: false,
             spell: true,
             risky: vec!["restart_service".to_string()],
+            augment: 2,
         }
     }
 }
@@ -233,8 +242,13 @@ impl Engine {
         crf_params.learning_rate = f64::from(envf("XL", crf_params.learning_rate as f32));
         crf_params.l2 = envf("XR", crf_params.l2);
         let tagger = if opts.slots && train.iter().any(|e| !e.spans.is_empty()) {
-            let keep: Vec<usize> = (0..train.len()).filter(|&i| Some(&train[i].intent) != opts.oos_label.as_ref()).collect();
+            let keep: Vec<usize> =
+                (0..train.len()).filter(|&i| Some(&train[i].intent) != opts.oos_label.as_ref()).collect();
             let with_slots: Vec<Example> = keep.iter().map(|&i| train[i].clone()).collect();
+            // Variants see the knowledge of their original's fold.
+            let (origin, with_slots): (Vec<usize>, Vec<Example>) =
+                crate::augment::augment(&with_slots, opts.augment, opts.intent.seed).into_iter().unzip();
+            let keep: Vec<usize> = origin.iter().map(|&j| keep[j]).collect();
             let epochs = crf_params.epochs;
             Some(SlotTagger::train(&with_slots, &|n| cross.for_example(keep[n]), lexicon, crf_params, &mut |e| {
                 progress(Stage::Slots, e, epochs)
@@ -293,7 +307,7 @@ impl Engine {
                 for step in 0..=10 {
                     let w = step as f32 / 10.0;
                     let mixed: Vec<Vec<f32>> = lex_p.iter().zip(&neu_p).map(|(a, b)| mix(a, b, w)).collect();
-                    let score = tune_thresholds(&mixed, &vys, oos, opts.thresholds).1;
+                    let score = tune_thresholds(&mixed, &vys, oos, model.thresholds).1;
                     if score > best.0 + 1e-6 {
                         best = (score, w);
                     }
@@ -302,7 +316,7 @@ impl Engine {
                 probs = lex_p.iter().zip(&neu_p).map(|(a, b)| mix(a, b, best.1)).collect();
             }
             if std::env::var("XT").is_err() && valid.iter().any(|e| is_oos(e, opts)) {
-                model.thresholds = tune_thresholds(&probs, &vys, oos, opts.thresholds).0;
+                model.thresholds = tune_thresholds(&probs, &vys, oos, model.thresholds).0;
             }
         }
         Ok(Engine { model, encoder })
@@ -401,6 +415,11 @@ impl Engine {
 
     /// Parses a message, resolving times relative to `now`.
     pub fn parse_at(&self, text: &str, now: DateTime<Utc>) -> Parse {
+        self.parse_with(text, now, false)
+    }
+
+    /// Parses a message; `force_neural` runs the neural layer even when the lexical one is sure.
+    pub fn parse_with(&self, text: &str, now: DateTime<Utc>, force_neural: bool) -> Parse {
         let (text, truncated) = cut(text);
         let tokens = self.correct(tokenize(text));
         if tokens.iter().all(|t| t.kind == TokenKind::Punct) {
@@ -415,7 +434,7 @@ impl Engine {
                 truncated,
             };
         }
-        let (probs, layers) = self.classify(text, &tokens, false);
+        let (probs, layers) = self.classify(text, &tokens, force_neural);
         let (intent, confidence, verdict, alternatives) = self.decide(&probs);
         let slots = if verdict == Verdict::OutOfScope {
             Vec::new()
@@ -490,8 +509,10 @@ fn id_in(labels: &[String], s: &str) -> Option<usize> {
     labels.iter().position(|l| l == s)
 }
 
-/// Chooses the confidence threshold that maximises the mean of in-scope accuracy and
-/// out-of-scope recall on validation data; returns the thresholds and the score.
+/// Chooses the confidence threshold that maximises `3/4 in-scope accuracy + 1/4
+/// out-of-scope recall` on validation data; returns the thresholds and the score.
+/// In-scope accuracy weighs more: wrongly refusing a real request costs the user
+/// a retype, and the bot's policy still asks before anything risky.
 fn tune_thresholds(probs: &[Vec<f32>], ys: &[usize], oos: Option<usize>, base: Thresholds) -> (Thresholds, f32) {
     let has_oos = ys.iter().any(|&y| Some(y) == oos || y == usize::MAX);
     let candidates: Vec<f32> =
@@ -513,7 +534,7 @@ fn tune_thresholds(probs: &[Vec<f32>], ys: &[usize], oos: Option<usize>, base: T
             }
         }
         let acc = ok_in as f32 / n_in.max(1) as f32;
-        let score = if n_oos > 0 { 0.5 * acc + 0.5 * ok_oos as f32 / n_oos as f32 } else { acc };
+        let score = if n_oos > 0 { 0.75 * acc + 0.25 * ok_oos as f32 / n_oos as f32 } else { acc };
         if score > best.1 + 1e-6 {
             best = (Thresholds { min_confidence: c, ..base }, score);
         }

@@ -11,10 +11,12 @@
 //! - [`slots`]: a linear-chain CRF tagger, then [`builtin`] parsers and the
 //!   [`fuzzy`] gazetteer resolve values.
 
+pub mod augment;
 pub mod builtin;
 pub mod crf;
 pub mod crossfit;
 pub mod data;
+pub mod embed_cache;
 pub mod datasets;
 #[cfg(feature = "neural")]
 pub mod encoder;

@@ -78,18 +78,16 @@ impl LogReg {
                 p[ys[i]] -= 1.0;
                 let sw = weight[ys[i]];
                 p.iter_mut().for_each(|g| *g *= sw);
-                for k in 0..classes {
-                    let g = p[k];
-                    g2b[k] += g * g;
-                    m.bias[k] -= lr * g / g2b[k].sqrt();
+                for ((b, g2), g) in m.bias.iter_mut().zip(g2b.iter_mut()).zip(&p) {
+                    *g2 += g * g;
+                    *b -= lr * g / g2.sqrt();
                 }
                 for &(j, v) in x {
-                    let row = j as usize * classes;
-                    for k in 0..classes {
-                        let idx = row + k;
-                        let g = p[k] * v + params.l2 * m.weights[idx];
-                        g2w[idx] += g * g;
-                        m.weights[idx] -= lr * g / g2w[idx].sqrt();
+                    let row = j as usize * classes..(j as usize + 1) * classes;
+                    for ((w, g2), pk) in m.weights[row.clone()].iter_mut().zip(g2w[row].iter_mut()).zip(&p) {
+                        let g = pk * v + params.l2 * *w;
+                        *g2 += g * g;
+                        *w -= lr * g / g2.sqrt();
                     }
                 }
             }

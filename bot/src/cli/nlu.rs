@@ -5,12 +5,14 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use nlu::datasets::{self, Corpus};
+use nlu::embed_cache::CachedEncoder;
 use nlu::eval::{self, Prediction};
 use nlu::yaml::DataSet;
 use nlu::{Engine, Parse, Resolved, SentenceEncoder, Stage, Thresholds, TrainOptions};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Debug, Args)]
@@ -58,6 +60,10 @@ enum NluCommand {
         /// Also list every misclassified sentence and slot error.
         #[arg(long)]
         errors: bool,
+        /// Do not cache sentence embeddings in ~/.cache/pipilu (the cache returns the
+        /// very vectors the encoder computes; it only saves time on re-runs).
+        #[arg(long)]
+        no_cache: bool,
     },
 }
 
@@ -69,14 +75,18 @@ enum Format {
     Pipilu,
 }
 
-const MODEL_FILE: &str = "pipilu-nlu.bin";
-const ENCODER_DIR: &str = "all-MiniLM-L6-v2";
+/// The saved model's file name in the models folder.
+pub const MODEL_FILE: &str = "pipilu-nlu.bin";
+/// The sentence encoder's folder in the models folder.
+pub const ENCODER_DIR: &str = "all-MiniLM-L6-v2";
 
 pub fn run(args: NluArgs) -> Result<ExitCode> {
     match args.command {
         NluCommand::Train { ref data } => train(&args, data.as_deref()),
         NluCommand::Parse { ref text, json, jsonl } => parse(&args, text.as_deref(), json, jsonl),
-        NluCommand::Eval { format, ref dataset, json, errors } => evaluate(&args, format, dataset, json, errors),
+        NluCommand::Eval { format, ref dataset, json, errors, no_cache } => {
+            evaluate(&args, format, dataset, json, errors, no_cache)
+        }
     }
 }
 
@@ -272,7 +282,14 @@ fn human(p: &Parse) -> String {
     s
 }
 
-fn evaluate(args: &NluArgs, format: Format, dataset: &Path, json: bool, errors: bool) -> Result<ExitCode> {
+fn evaluate(
+    args: &NluArgs,
+    format: Format,
+    dataset: &Path,
+    json: bool,
+    errors: bool,
+    no_cache: bool,
+) -> Result<ExitCode> {
     let corpora: Vec<Corpus> = match format {
         Format::SnipsJoint => vec![datasets::load_snips_joint(dataset)?],
         Format::Clinc150 => vec![datasets::load_clinc150(dataset)?],
@@ -289,7 +306,15 @@ fn evaluate(args: &NluArgs, format: Format, dataset: &Path, json: bool, errors: 
     let mut train_secs = 0.0;
     let bars = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     for c in &corpora {
-        let enc = encoder(args, json)?;
+        let cache = match encoder(args, json)? {
+            Some(e) if !no_cache => {
+                let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+                let file = home.join(".cache/pipilu/embeddings").join(format!("{}.bin", c.name));
+                Some(Arc::new(CachedEncoder::new(e, &file)))
+            }
+            other => other.map(|e| Arc::new(CachedEncoder::new(e, Path::new("")))),
+        };
+        let enc: Option<Box<dyn SentenceEncoder>> = cache.clone().map(|c| Box::new(c) as Box<dyn SentenceEncoder>);
         let gaz = match format {
             Format::Pipilu => {
                 let (_, data) = datasets::load_pipilu(&dataset.join("train"), &dataset.join("test"))?;
@@ -318,6 +343,9 @@ fn evaluate(args: &NluArgs, format: Format, dataset: &Path, json: bool, errors: 
             layers = engine.layers().iter().map(|s| s.to_string()).collect();
         }
         preds.extend(eval::predict_all(&engine, &c.test, c.oos_label.as_deref()));
+        if let Some(cache) = cache.filter(|_| !no_cache) {
+            cache.save().context("saving the embedding cache")?;
+        }
     }
     let has_slots = corpora.iter().any(|c| c.has_slots);
     let has_oos =
