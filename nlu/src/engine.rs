@@ -155,10 +155,11 @@ pub struct Model {
     spell: SpellIndex,
 }
 
-/// The engine: a model plus, optionally, the sentence encoder.
+/// The engine: a model plus, optionally, the sentence encoder (shared by clones).
+#[derive(Clone)]
 pub struct Engine {
     model: Model,
-    encoder: Option<Box<dyn SentenceEncoder>>,
+    encoder: Option<std::sync::Arc<dyn SentenceEncoder>>,
 }
 
 const MAGIC: &[u8; 8] = b"PIPNLU01";
@@ -319,7 +320,7 @@ impl Engine {
                 model.thresholds = tune_thresholds(&probs, &vys, oos, model.thresholds).0;
             }
         }
-        Ok(Engine { model, encoder })
+        Ok(Engine { model, encoder: encoder.map(std::sync::Arc::from) })
     }
 
     /// Loads a saved model; `encoder` is used only if the model has a neural head.
@@ -331,7 +332,7 @@ impl Engine {
         }
         let model: Model = bincode::deserialize(&bytes[MAGIC.len()..])
             .map_err(|e| EngineError::Format { path: p, message: e.to_string() })?;
-        let encoder = if model.neural.is_some() { encoder } else { None };
+        let encoder = if model.neural.is_some() { encoder.map(std::sync::Arc::from) } else { None };
         Ok(Engine { model, encoder })
     }
 

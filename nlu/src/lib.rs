@@ -16,8 +16,8 @@ pub mod builtin;
 pub mod crf;
 pub mod crossfit;
 pub mod data;
-pub mod embed_cache;
 pub mod datasets;
+pub mod embed_cache;
 #[cfg(feature = "neural")]
 pub mod encoder;
 pub mod engine;

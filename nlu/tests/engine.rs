@@ -1,0 +1,136 @@
+//! The engine trained on pipilu's ChatOps data: behaviour a user relies on, and bad input.
+
+use chrono::{TimeZone, Utc};
+use nlu::yaml::DataSet;
+use nlu::{Engine, Resolved, TrainOptions, Verdict};
+use std::path::Path;
+use std::sync::OnceLock;
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let data = DataSet::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/nlu/train"))
+            .expect("training data");
+        Engine::train(
+            &data.examples,
+            &[],
+            nlu::gazetteer_from(&data),
+            None,
+            &TrainOptions::default(),
+            &mut |_, _, _| {},
+        )
+        .expect("training")
+    })
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).single().expect("valid time")
+}
+
+#[test]
+fn classic_commands_parse() {
+    let e = engine();
+    let p = e.parse_at("restart latte", now());
+    assert_eq!(p.intent, "restart_service");
+    assert_eq!(p.verdict, Verdict::Confident);
+    assert_eq!(p.slot("service").map(|s| s.value.as_str()), Some("latte"));
+
+    let p = e.parse_at("graf db loadbalancers:2 now-30m", now());
+    assert_eq!(p.intent, "grafana_snapshot");
+    assert_eq!(p.slot("dashboard").map(|s| s.value.as_str()), Some("loadbalancers"));
+    assert_eq!(p.slot("panel").map(|s| s.value.as_str()), Some("2"));
+    match p.slot("time_range").and_then(|s| s.resolved.clone()) {
+        Some(Resolved::TimeRange(r)) => assert_eq!((r.to - r.from).num_minutes(), 30),
+        other => panic!("time range not resolved: {other:?}"),
+    }
+
+    let p = e.parse_at("重启 latte", now());
+    assert_eq!(p.intent, "restart_service");
+
+    let p = e.parse_at("看一下 payments 最近十分钟的错误日志", now());
+    assert_eq!(p.intent, "query_logs");
+    assert_eq!(p.slot("service").map(|s| s.value.as_str()), Some("payments-api"));
+    assert_eq!(p.slot("level").map(|s| s.value.as_str()), Some("error"));
+}
+
+#[test]
+fn chit_chat_is_out_of_scope() {
+    let e = engine();
+    for s in ["hey guys what happened?", "thanks!", "good morning", "deploy latte v2 to prod please"] {
+        let p = e.parse_at(s, now());
+        assert_ne!(p.intent, "restart_service", "{s}");
+        assert_eq!(p.verdict, Verdict::OutOfScope, "{s}: {p:?}");
+    }
+}
+
+#[test]
+fn typos_are_understood_and_names_fuzzy_matched() {
+    let e = engine();
+    let p = e.parse_at("restrat latet", now());
+    assert_eq!(p.intent, "restart_service");
+    let s = p.slot("service").expect("service slot");
+    assert_eq!(s.raw, "latet");
+    match &s.resolved {
+        Some(Resolved::Entity { canonical, score }) => {
+            assert_eq!(canonical, "latte");
+            assert!(*score < 1.0, "a fuzzy match must say so");
+        }
+        other => panic!("not resolved: {other:?}"),
+    }
+}
+
+#[test]
+fn live_inventory_replaces_the_gazetteer() {
+    let mut e = engine().clone();
+    e.gazetteer_mut().replace_kind("service", vec![("zebra-api".to_string(), vec![])]);
+    let p = e.parse_at("restart zebra-api", now());
+    let s = p.slot("service").expect("service slot");
+    assert_eq!(s.resolved, Some(Resolved::Entity { canonical: "zebra-api".into(), score: 1.0 }));
+}
+
+#[test]
+fn bad_input_gets_a_clear_result() {
+    let e = engine();
+    let huge = "restart latte ".repeat(8000);
+    let rtl = "\u{202e}ettal tratser \u{05e9}\u{05dc}\u{05d5}\u{05dd}";
+    for s in ["", "   ", "🔥🔥🔥", "\u{0}\u{1}\u{7}\u{1b}[31m", rtl, "[[[]]]((()))", "\\", huge.as_str()] {
+        let p = e.parse_at(s, now());
+        assert!(p.confidence.is_finite());
+        assert!(p.text.len() <= nlu::engine::MAX_INPUT_BYTES);
+        for slot in &p.slots {
+            assert_eq!(&p.text[slot.span.0..slot.span.1], slot.raw);
+        }
+    }
+    let p = e.parse_at("", now());
+    assert_eq!(p.verdict, Verdict::OutOfScope);
+    assert!(e.parse_at(&huge, now()).truncated);
+}
+
+#[test]
+fn saved_model_round_trips() {
+    let e = engine();
+    let dir = std::env::temp_dir().join(format!("pipilu-nlu-test-{}", std::process::id()));
+    let path = dir.join("m.bin");
+    e.save(&path).expect("save");
+    let loaded = Engine::load(&path, None).expect("load");
+    assert_eq!(loaded.parse_at("restart latte", now()), e.parse_at("restart latte", now()));
+    std::fs::write(&path, b"garbage").expect("write");
+    assert!(Engine::load(&path, None).is_err());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn training_is_deterministic() {
+    let data = DataSet::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/nlu/train")).expect("data");
+    let a = Engine::train(
+        &data.examples,
+        &[],
+        nlu::gazetteer_from(&data),
+        None,
+        &TrainOptions::default(),
+        &mut |_, _, _| {},
+    )
+    .expect("train");
+    let s = "why is checkout slow since 10:00";
+    assert_eq!(a.parse_at(s, now()), engine().parse_at(s, now()));
+}
