@@ -1,14 +1,10 @@
 //! `pipilu`: the ChatOps assistant's binary.
 
-mod cli;
-mod embedded;
-
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let args = cli::Cli::parse();
-    cli::init_tracing(args.log_json);
-    match cli::run(args) {
+    let args = pipilu::cli::Cli::parse();
+    match pipilu::cli::run(args) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -214,35 +214,11 @@ impl Engine {
             crate::add_example_names(&mut gazetteer, train);
         }
         let lexicon = Lexicon::fit(train);
-        let epochs = opts.intent.epochs;
-        let mut lexical = IntentModel::train(
-            train,
-            &ys,
-            labels.len(),
-            &|i| cross.for_example(i),
-            lexicon.clone(),
-            opts.intent,
-            &mut |e| progress(Stage::Lexical, e, epochs),
-        );
-        let mut neural = None;
-        let mut train_emb = Vec::new();
-        if let Some(enc) = encoder.as_deref() {
-            let texts: Vec<&str> = train.iter().map(|e| e.text.as_str()).collect();
-            train_emb = embed_all(enc, &texts, progress)?;
-            let xs: Vec<Vec<(u32, f32)>> = train_emb.iter().map(|v| dense(v)).collect();
-            let dim = xs.first().map_or(0, Vec::len);
-            let params = TrainParams { epochs: 40, learning_rate: 0.3, l2: 1e-6, ..opts.intent };
-            neural = Some(LogReg::train(&xs, &ys, dim, labels.len(), params, &mut |e| {
-                progress(Stage::NeuralHead, e, params.epochs)
-            }));
-        }
-        drop(train_emb);
-        let envf = |k: &str, d: f32| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-        let mut crf_params = opts.crf;
-        crf_params.epochs = envf("XE", crf_params.epochs as f32) as usize;
-        crf_params.learning_rate = f64::from(envf("XL", crf_params.learning_rate as f32));
-        crf_params.l2 = envf("XR", crf_params.l2);
-        let tagger = if opts.slots && train.iter().any(|e| !e.spans.is_empty()) {
+        // The tagger trains on the second core while the intent models train on this one.
+        let train_tagger = || {
+            if !opts.slots || train.iter().all(|e| e.spans.is_empty()) {
+                return None;
+            }
             let keep: Vec<usize> =
                 (0..train.len()).filter(|&i| Some(&train[i].intent) != opts.oos_label.as_ref()).collect();
             let with_slots: Vec<Example> = keep.iter().map(|&i| train[i].clone()).collect();
@@ -250,25 +226,49 @@ impl Engine {
             let (origin, with_slots): (Vec<usize>, Vec<Example>) =
                 crate::augment::augment(&with_slots, opts.augment, opts.intent.seed).into_iter().unzip();
             let keep: Vec<usize> = origin.iter().map(|&j| keep[j]).collect();
-            let epochs = crf_params.epochs;
-            Some(SlotTagger::train(&with_slots, &|n| cross.for_example(keep[n]), lexicon, crf_params, &mut |e| {
-                progress(Stage::Slots, e, epochs)
-            }))
-        } else {
-            None
+            Some(SlotTagger::train(
+                &with_slots,
+                &|n| cross.for_example(keep[n]),
+                lexicon.clone(),
+                opts.crf,
+                &mut |_| {},
+            ))
         };
+        let (lexical, neural, tagger) = std::thread::scope(|scope| -> Result<_, EngineError> {
+            let tagger = scope.spawn(train_tagger);
+            let epochs = opts.intent.epochs;
+            let lexical = IntentModel::train(
+                train,
+                &ys,
+                labels.len(),
+                &|i| cross.for_example(i),
+                lexicon.clone(),
+                opts.intent,
+                &mut |e| progress(Stage::Lexical, e, epochs),
+            );
+            let mut neural = None;
+            if let Some(enc) = encoder.as_deref() {
+                let texts: Vec<&str> = train.iter().map(|e| e.text.as_str()).collect();
+                let xs: Vec<Vec<(u32, f32)>> = embed_all(enc, &texts, progress)?.iter().map(|v| dense(v)).collect();
+                let dim = xs.first().map_or(0, Vec::len);
+                let params = TrainParams { epochs: 40, learning_rate: 0.3, l2: 1e-6, ..opts.intent };
+                neural = Some(LogReg::train(&xs, &ys, dim, labels.len(), params, &mut |e| {
+                    progress(Stage::NeuralHead, e, params.epochs)
+                }));
+            }
+            let tagger = tagger.join().map_err(|_| EngineError::Encoder("slot tagger training panicked".into()))?;
+            progress(Stage::Slots, opts.crf.epochs, opts.crf.epochs);
+            Ok((lexical, neural, tagger))
+        })?;
+        let mut lexical = lexical;
         let risky: Vec<usize> = opts.risky.iter().filter_map(|r| id(r)).collect();
         let mut model = Model {
             labels,
             lexical,
             neural,
-            neural_weight: envf("XW", 0.5),
+            neural_weight: 0.5,
             tagger,
-            thresholds: Thresholds {
-                min_confidence: envf("XC", opts.thresholds.min_confidence),
-                lexical_sure: envf("XS", opts.thresholds.lexical_sure),
-                ..opts.thresholds
-            },
+            thresholds: opts.thresholds,
             oos,
             risky,
             spell: if opts.spell { SpellIndex::fit(train, 3) } else { SpellIndex::default() },
@@ -316,7 +316,7 @@ impl Engine {
                 model.neural_weight = best.1;
                 probs = lex_p.iter().zip(&neu_p).map(|(a, b)| mix(a, b, best.1)).collect();
             }
-            if std::env::var("XT").is_err() && valid.iter().any(|e| is_oos(e, opts)) {
+            if valid.iter().any(|e| is_oos(e, opts)) {
                 model.thresholds = tune_thresholds(&probs, &vys, oos, model.thresholds).0;
             }
         }
