@@ -16,7 +16,7 @@ fn workdir(name: &str) -> PathBuf {
 }
 
 fn run(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pipilu"))
+    let mut child = Command::new(pipilu_e2e::pipilu_bin())
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")

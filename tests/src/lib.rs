@@ -1,0 +1,15 @@
+//! Helpers for pipilu's end-to-end tests, which run the real `pipilu` binary.
+
+use std::path::PathBuf;
+
+/// Path of the `pipilu` binary built beside the test executable
+/// (`target/<profile>/pipilu`), or `$PIPILU_BIN` when set.
+pub fn pipilu_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("PIPILU_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/<test>-<hash> -> target/<profile>/pipilu
+    let profile_dir = exe.parent().and_then(|d| d.parent()).map(PathBuf::from).unwrap_or_default();
+    profile_dir.join(format!("pipilu{}", std::env::consts::EXE_SUFFIX))
+}
