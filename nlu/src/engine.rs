@@ -80,7 +80,7 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { min_confidence: 0.45, min_margin: 0.1, lexical_sure: 0.9, risky_min_confidence: 0.6 }
+        Thresholds { min_confidence: 0.45, min_margin: 0.1, lexical_sure: 0.98, risky_min_confidence: 0.6 }
     }
 }
 
