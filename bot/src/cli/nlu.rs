@@ -185,17 +185,27 @@ fn train(args: &NluArgs, data: Option<&Path>) -> Result<ExitCode> {
 }
 
 /// The ChatOps engine: the saved model if there is one, else trained now from the built-in data.
+///
+/// Without a saved model it trains lexical-only (about two seconds): embedding the
+/// training set for the neural head takes half a minute, which is `pipilu nlu train`'s job.
 pub fn chatops_engine(models: &Path, enc: Option<Box<dyn SentenceEncoder>>) -> Result<Engine> {
     let path = models.join(MODEL_FILE);
     if path.exists() {
         return Engine::load(&path, enc).with_context(|| format!("loading {}", path.display()));
     }
     let set = chatops_data(None)?;
-    train_chatops(&set, enc, false)
+    train_chatops(&set, None, false)
 }
 
 fn parse(args: &NluArgs, text: Option<&str>, json: bool, jsonl: bool) -> Result<ExitCode> {
-    let enc = encoder(args, json || jsonl)?;
+    let quiet = json || jsonl;
+    let enc = encoder(args, quiet)?;
+    if !quiet && !args.models.join(MODEL_FILE).exists() {
+        eprintln!(
+            "note: no {} yet: trained a lexical-only model from the built-in data (`pipilu nlu train` adds the neural layer)",
+            args.models.join(MODEL_FILE).display()
+        );
+    }
     let engine = chatops_engine(&args.models, enc)?;
     if jsonl {
         let stdin = std::io::stdin();
@@ -243,7 +253,7 @@ pub fn to_json(p: &Parse) -> serde_json::Value {
     serde_json::json!({
         "text": p.text,
         "intent": p.intent,
-        "confidence": (p.confidence * 1000.0).round() / 1000.0,
+        "confidence": (f64::from(p.confidence) * 1000.0).round() / 1000.0,
         "verdict": p.verdict,
         "slots": slots,
         "alternatives": p.alternatives,
