@@ -121,16 +121,7 @@ fn saved_model_round_trips() {
 
 #[test]
 fn training_is_deterministic() {
-    let data = DataSet::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/nlu/train")).expect("data");
-    let a = Engine::train(
-        &data.examples,
-        &[],
-        nlu::gazetteer_from(&data),
-        None,
-        &TrainOptions::default(),
-        &mut |_, _, _| {},
-    )
-    .expect("train");
+    let a = train();
     let s = "why is checkout slow since 10:00";
     assert_eq!(a.parse_at(s, now()), engine().parse_at(s, now()));
 }
