@@ -6,21 +6,16 @@ use nlu::{Engine, Resolved, TrainOptions, Verdict};
 use std::path::Path;
 use std::sync::OnceLock;
 
+fn train() -> Engine {
+    let data =
+        DataSet::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/nlu/train")).expect("training data");
+    Engine::train(&data.examples, &[], nlu::gazetteer_from(&data), None, &TrainOptions::default(), &mut |_, _, _| {})
+        .expect("training")
+}
+
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        let data = DataSet::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/nlu/train"))
-            .expect("training data");
-        Engine::train(
-            &data.examples,
-            &[],
-            nlu::gazetteer_from(&data),
-            None,
-            &TrainOptions::default(),
-            &mut |_, _, _| {},
-        )
-        .expect("training")
-    })
+    ENGINE.get_or_init(train)
 }
 
 fn now() -> chrono::DateTime<Utc> {
