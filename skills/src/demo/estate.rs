@@ -7,7 +7,7 @@
 //! stored per sample, so any window can be computed, repeatably.
 
 use super::catalog::{ENVS, EnvSpec, SERVICES, ServiceSpec};
-use super::noise::{hash, key, smooth, unit};
+use super::noise::{SmoothCursor, hash, key, smooth, unit};
 use crate::backends::InstanceState;
 use chrono::{DateTime, Duration, Utc};
 use std::f64::consts::TAU;
@@ -267,11 +267,18 @@ impl Sim<'_> {
 
     /// Share of requests failing at `t`: a calm baseline with bursts.
     pub fn error_ratio(&self, inst: &InstanceSim, t: DateTime<Utc>) -> f64 {
-        let e = self.elapsed(t);
-        let burst = smooth(self.seed, self.svc.key ^ 0xE770, e, 900.0).max(0.0);
-        let own = 1.0 + 0.3 * smooth(self.seed, inst.key ^ 0xE771, e, 240.0);
-        let leak = self_leak(inst, t) * 0.2;
-        self.svc.spec.error_ratio * (1.0 + 4.0 * burst * burst) * own + leak
+        self.error_ratios(inst).ratio(t, self_leak(inst, t))
+    }
+
+    /// [`Sim::error_ratio`] of one instance at many times (a window's log lines):
+    /// the same values, with the noise's grid values kept between calls.
+    pub fn error_ratios<'s>(&'s self, inst: &'s InstanceSim) -> ErrorRatios<'s> {
+        ErrorRatios {
+            sim: self,
+            inst,
+            burst: SmoothCursor::new(self.seed, self.svc.key ^ 0xE770, 900.0),
+            own: SmoothCursor::new(self.seed, inst.key ^ 0xE771, 240.0),
+        }
     }
 
     /// The value of `metric` for one instance at `t`.
@@ -322,6 +329,30 @@ impl Sim<'_> {
         let growth = (life.age / 86_400.0).min(1.0);
         let e = self.elapsed(t);
         self.svc.spec.disk as f64 * (0.95 + 0.05 * growth + 0.005 * smooth(self.seed, inst.key ^ 0xD15C, e, 900.0))
+    }
+}
+
+/// See [`Sim::error_ratios`].
+pub(crate) struct ErrorRatios<'s> {
+    sim: &'s Sim<'s>,
+    inst: &'s InstanceSim,
+    burst: SmoothCursor,
+    own: SmoothCursor,
+}
+
+impl ErrorRatios<'_> {
+    /// [`Sim::error_ratio`] at `t` when the instance is serving then
+    /// ([`InstanceSim::running_at`]), `None` when it is not.
+    pub fn when_running(&mut self, t: DateTime<Utc>) -> Option<f64> {
+        let life = self.inst.life(t);
+        life.running.then(|| self.ratio(t, life.leak.unwrap_or(0.0)))
+    }
+
+    fn ratio(&mut self, t: DateTime<Utc>, leak: f64) -> f64 {
+        let e = self.sim.elapsed(t);
+        let burst = self.burst.at(e).max(0.0);
+        let own = 1.0 + 0.3 * self.own.at(e);
+        self.sim.svc.spec.error_ratio * (1.0 + 4.0 * burst * burst) * own + leak * 0.2
     }
 }
 
