@@ -182,7 +182,17 @@ impl Core {
             other => match action::shortcut(other) {
                 Some((intent, slot)) => {
                     let value = normalise(payload);
-                    let slots = if value.is_empty() { Vec::new() } else { vec![(slot.to_string(), value)] };
+                    let mut slots = Vec::new();
+                    // `name@env`: the card's environment travels with the click, so the
+                    // Restart button of a staging card restarts staging, not prod.
+                    match value.split_once('@') {
+                        Some((name, env)) if !name.is_empty() && !env.is_empty() => {
+                            slots.push((slot.to_string(), name.to_string()));
+                            slots.push(("env".to_string(), env.to_string()));
+                        }
+                        _ if !value.is_empty() => slots.push((slot.to_string(), value)),
+                        _ => {}
+                    }
                     self.clicked(intent, &slots, key, user, now).await
                 }
                 None => self.unknown_button(act),
@@ -547,6 +557,27 @@ mod tests {
         let reply = core.handle(Inbound::action(Platform::Console, "test", "alice", "restart", "lattee")).await;
         assert!(!reply.ran_skill(), "{reply:?}");
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_card_button_acts_on_the_cards_environment() {
+        let estate = Arc::new(skills::DemoEstate::new(7));
+        let core = Core::new(engine(), skills::registry(), estate.backends(), Policy::default());
+        assert!(core.refresh_inventory().await.is_empty());
+        let reply = core.handle(Inbound::action(Platform::Console, "t", "alice", "refresh", "search@staging")).await;
+        assert_eq!(reply.cards[0].title, "search (staging)", "{reply:?}");
+        let restart = reply.cards[0].buttons.iter().find(|b| b.action == "restart").expect("restart button");
+        assert_eq!(restart.payload, "search@staging");
+        let reply = core.handle(Inbound::action(Platform::Console, "t", "alice", "restart", &restart.payload)).await;
+        assert!(reply.ran_skill(), "{reply:?}");
+        let said: String = reply.cards[0]
+            .blocks
+            .iter()
+            .map(|b| match b {
+                skills::Block::Text { text } | skills::Block::Code { text } => text.as_str(),
+            })
+            .collect();
+        assert!(said.contains("in staging"), "{said}");
     }
 
     #[tokio::test]

@@ -64,6 +64,7 @@ fn state_word(state: InstanceState) -> &'static str {
 /// The health card for `h` as seen at `now`; `source` is the backend's name.
 /// Shared with the restart skill, which answers with the fresh card.
 pub(crate) fn health_card(h: &ServiceHealth, now: DateTime<Utc>, source: &str) -> Card {
+    let target = format!("{}@{}", h.name, h.env);
     let rows = h
         .instances
         .iter()
@@ -88,9 +89,10 @@ pub(crate) fn health_card(h: &ServiceHealth, now: DateTime<Utc>, source: &str) -
         card = card.text(format!("Instance {} is {}{why}.", i.id, state_word(i.state)));
     }
     card.table(Table { header, rows })
-        .button("Restart", "restart", h.name.clone(), ButtonStyle::Danger)
-        .button("Logs", "logs", h.name.clone(), ButtonStyle::Default)
-        .button("Refresh", "refresh", h.name.clone(), ButtonStyle::Default)
+        // `name@env`: a click acts on the environment this card shows.
+        .button("Restart", "restart", target.clone(), ButtonStyle::Danger)
+        .button("Logs", "logs", target.clone(), ButtonStyle::Default)
+        .button("Refresh", "refresh", target, ButtonStyle::Default)
         .footer(footer(source, now))
 }
 
