@@ -130,9 +130,9 @@ mod tests {
         assert_eq!(
             buttons,
             vec![
-                ("Restart", "restart", "latte", ButtonStyle::Danger),
-                ("Logs", "logs", "latte", ButtonStyle::Default),
-                ("Refresh", "refresh", "latte", ButtonStyle::Default)
+                ("Restart", "restart", "latte@prod", ButtonStyle::Danger),
+                ("Logs", "logs", "latte@prod", ButtonStyle::Default),
+                ("Refresh", "refresh", "latte@prod", ButtonStyle::Default)
             ]
         );
         assert_eq!(card.footer.as_deref(), Some("demo · 10:00:00 UTC"));
