@@ -15,6 +15,9 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --release -- -D warnings
 
+step "cargo build (the binary the end-to-end tests run)"
+cargo build --workspace --release
+
 step "cargo test"
 cargo test --workspace --release
 
