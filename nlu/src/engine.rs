@@ -205,7 +205,7 @@ impl Engine {
         let mut labels: Vec<String> = train.iter().map(|e| e.intent.clone()).collect();
         labels.sort();
         labels.dedup();
-        let id = |s: &str| labels.iter().position(|l| l == s);
+        let id = |s: &str| id_in(&labels, s);
         let ys: Vec<usize> = train.iter().map(|e| id(&e.intent).unwrap_or(0)).collect();
         let oos = opts.oos_label.as_deref().and_then(id);
         let cross = CrossFit::new(train, &gazetteer, opts.names_from_examples, 5);
