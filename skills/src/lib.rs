@@ -4,6 +4,7 @@
 pub mod backends;
 pub mod card;
 pub mod demo;
+pub mod drivers;
 pub mod format;
 pub mod skill;
 pub mod skills;

@@ -1,6 +1,6 @@
 //! The `Skill` trait: what every skill declares and does.
 
-use crate::backends::Backends;
+use crate::backends::{Backends, Progress};
 use crate::card::Card;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -62,6 +62,9 @@ pub struct Request {
     pub subject_user: Option<String>,
     /// Current time, so skills and tests agree on "now".
     pub now: Option<DateTime<Utc>>,
+    /// Where a long action reports its steps (a restart following its rollout).
+    #[serde(skip)]
+    pub progress: Progress,
 }
 
 /// Why a skill could not answer. The core turns it into an error card.

@@ -1,4 +1,9 @@
-//! Helpers for pipilu's end-to-end tests, which run the real `pipilu` binary.
+//! Helpers for pipilu's end-to-end tests: the path of the real `pipilu` binary,
+//! loopback fakes of the backends and chat platforms, and real servers started
+//! on 127.0.0.1.
+
+pub mod fakes;
+pub mod servers;
 
 use std::path::PathBuf;
 

@@ -12,7 +12,7 @@ pub use firewalls::{FirewallBackend, FirewallStatus, HaRole, Interface};
 pub use graphs::{Dashboard, GraphBackend, Panel};
 pub use logs::{LogLine, LogQuery, LogResult, LogsBackend};
 pub use metrics::{MetricsBackend, Series};
-pub use services::{InstanceHealth, InstanceState, ServiceBackend, ServiceHealth};
+pub use services::{InstanceHealth, InstanceState, Progress, RestartStep, ServiceBackend, ServiceHealth};
 
 use std::sync::Arc;
 

@@ -4,6 +4,8 @@ use super::BackendError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
 
 /// State of one instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +72,67 @@ pub trait ServiceBackend: Send + Sync {
     async fn list(&self) -> Result<Vec<String>, BackendError>;
     /// Health of one service; `not_found` error when unknown.
     async fn health(&self, service: &str, env: Option<&str>) -> Result<ServiceHealth, BackendError>;
-    /// Restarts a service (never retried automatically).
-    async fn restart(&self, service: &str, env: Option<&str>) -> Result<(), BackendError>;
+    /// Restarts a service and follows it until every instance is back or the
+    /// backend's rollout timeout passes, reporting steps to `progress`. Never
+    /// retried automatically: a restart that may have happened is not sent twice.
+    async fn restart(&self, service: &str, env: Option<&str>, progress: &Progress) -> Result<(), BackendError>;
+}
+
+/// One step of a restart in progress (a rollout), so an adapter can update its
+/// message in place instead of posting a new one per step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartStep {
+    /// Service being restarted.
+    pub service: String,
+    /// Instances already replaced.
+    pub updated: u32,
+    /// Instances ready.
+    pub ready: u32,
+    /// Instances wanted.
+    pub desired: u32,
+    /// The rollout finished.
+    pub done: bool,
+}
+
+impl fmt::Display for RestartStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.done { "restarted" } else { "restarting" };
+        write!(f, "{} {what}: {} of {} updated, {} ready", self.service, self.updated, self.desired, self.ready)
+    }
+}
+
+/// Where restart steps go. Cheap to clone; the default drops them.
+#[derive(Clone, Default)]
+pub struct Progress(Option<Arc<dyn Fn(&RestartStep) + Send + Sync>>);
+
+impl Progress {
+    /// Progress that goes nowhere.
+    pub fn none() -> Self {
+        Progress(None)
+    }
+
+    /// Progress handed to `f`.
+    pub fn to(f: impl Fn(&RestartStep) + Send + Sync + 'static) -> Self {
+        Progress(Some(Arc::new(f)))
+    }
+
+    /// Reports one step.
+    pub fn report(&self, step: &RestartStep) {
+        if let Some(f) = &self.0 {
+            f(step);
+        }
+    }
+}
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Progress(sink)" } else { "Progress(none)" })
+    }
+}
+
+/// All progress sinks are alike for comparisons of requests.
+impl PartialEq for Progress {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }

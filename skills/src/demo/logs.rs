@@ -836,7 +836,7 @@ mod tests {
         let recent = fx.backends.logs.query(&LogQuery { limit: 10_000, ..q("search", 10) }).await.unwrap();
         assert!(recent.lines.iter().all(|l| l.instance == "search/0"));
 
-        fx.backends.services.restart("search", None).await.unwrap();
+        fx.backends.services.restart("search", None, &crate::backends::Progress::none()).await.unwrap();
         fx.advance(Duration::minutes(1));
         let mut after = q("search", 2);
         after.window.to = fx.now();

@@ -2,7 +2,9 @@
 
 use super::estate::{EnvSim, Estate, Metric, Sim};
 use super::{BACKEND_NAME, DemoEstate};
-use crate::backends::{BackendError, InstanceHealth, InstanceState, ServiceBackend, ServiceHealth};
+use crate::backends::{
+    BackendError, InstanceHealth, InstanceState, Progress, RestartStep, ServiceBackend, ServiceHealth,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -69,7 +71,7 @@ impl ServiceBackend for DemoServices {
         })
     }
 
-    async fn restart(&self, service: &str, env: Option<&str>) -> Result<(), BackendError> {
+    async fn restart(&self, service: &str, env: Option<&str>, progress: &Progress) -> Result<(), BackendError> {
         let call = format!("restart {service}");
         let now = self.0.now();
         let mut estate = self.0.write();
@@ -82,6 +84,14 @@ impl ServiceBackend for DemoServices {
         for inst in &mut svc.instances {
             inst.restart(now);
         }
+        let n = u32::try_from(svc.instances.len()).unwrap_or(u32::MAX);
+        progress.report(&RestartStep {
+            service: svc.spec.name.to_string(),
+            updated: n,
+            ready: n,
+            desired: n,
+            done: true,
+        });
         tracing::info!(service = svc.spec.name, "demo: restarted");
         Ok(())
     }
@@ -89,7 +99,7 @@ impl ServiceBackend for DemoServices {
 
 #[cfg(test)]
 mod tests {
-    use crate::backends::InstanceState;
+    use crate::backends::{InstanceState, Progress};
     use crate::demo::testing::Fixture;
     use chrono::Duration;
 
@@ -105,7 +115,7 @@ mod tests {
         assert_eq!(h1.instances[0].since, h0.instances[0].since, "since stays while nothing happens");
         assert_ne!(h1.instances[0].cpu_percent, h0.instances[0].cpu_percent, "cpu moves");
 
-        svc.restart("search", None).await.unwrap();
+        svc.restart("search", None, &Progress::none()).await.unwrap();
         let h2 = svc.health("search", None).await.unwrap();
         assert_eq!(h2.running, 2);
         assert!(h2.instances.iter().all(|i| i.state == InstanceState::Running && i.since == fx.now()));
@@ -118,7 +128,7 @@ mod tests {
         let fx = Fixture::new();
         let err = fx.backends.services.health("lattee", None).await.unwrap_err();
         assert!(err.not_found);
-        let err = fx.backends.services.restart("nope", None).await.unwrap_err();
+        let err = fx.backends.services.restart("nope", None, &Progress::none()).await.unwrap_err();
         assert!(err.not_found);
         let err = fx.backends.services.health("latte", Some("dev")).await.unwrap_err();
         assert!(!err.not_found);

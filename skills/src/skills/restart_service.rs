@@ -30,7 +30,7 @@ impl Skill for RestartService {
     async fn run(&self, req: &Request, backends: &Backends) -> Result<Card, SkillError> {
         let name = service(req)?;
         let env = req.env.as_deref();
-        if let Err(e) = backends.services.restart(name, env).await {
+        if let Err(e) = backends.services.restart(name, env, &req.progress).await {
             return Err(service_error(backends, name, e).await);
         }
         let health = match backends.services.health(name, env).await {

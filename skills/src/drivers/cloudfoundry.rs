@@ -1,0 +1,1 @@
+//! cloudfoundry client (to be written).

@@ -1,0 +1,1 @@
+//! elasticsearch client (to be written).

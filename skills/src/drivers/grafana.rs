@@ -1,0 +1,1 @@
+//! grafana client (to be written).

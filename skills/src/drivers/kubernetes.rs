@@ -1,0 +1,1 @@
+//! kubernetes client (to be written).

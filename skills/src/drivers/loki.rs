@@ -1,0 +1,1 @@
+//! loki client (to be written).

@@ -1,0 +1,1 @@
+//! opnsense client (to be written).

@@ -1,0 +1,1 @@
+//! prometheus client (to be written).

@@ -1,0 +1,1 @@
+//! Fake cloudfoundry API (to be written).

@@ -1,0 +1,1 @@
+//! Fake elasticsearch API (to be written).

@@ -1,0 +1,1 @@
+//! Fake grafana API (to be written).

@@ -1,0 +1,1 @@
+//! Fake kubernetes API (to be written).

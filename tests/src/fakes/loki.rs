@@ -1,0 +1,1 @@
+//! Fake loki API (to be written).

@@ -1,0 +1,1 @@
+//! Fake opnsense API (to be written).
