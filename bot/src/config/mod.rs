@@ -4,9 +4,16 @@
 //! The file is read into a TOML table and walked by hand rather than through
 //! serde, so that *every* problem is reported with its key path at once
 //! (`nlu.thresholds.min_confidence: expected a number from 0 to 1, found "high"`),
-//! not just the first. Sections for features still to come (`[backends.*]`,
-//! `[slack]`, `[telegram]`) are checked the same way and reported as not
-//! supported yet rather than silently ignored.
+//! not just the first. Sections for features still to come (`[slack]`,
+//! `[telegram]`) are checked the same way and reported as not supported yet
+//! rather than silently ignored.
+
+mod backends;
+
+pub use backends::{
+    AuthConfig, BackendsConfig, CloudFoundryConfig, ElasticsearchConfig, EndpointConfig, EnvConfig, GrafanaConfig,
+    KubernetesConfig, LokiConfig, OpnSenseConfig, PrometheusConfig,
+};
 
 use crate::render::console::ColorChoice;
 use std::fmt;
@@ -26,7 +33,9 @@ pub struct Config {
     pub log: LogConfig,
     /// `[console]`
     pub console: ConsoleConfig,
-    /// Sections present but not acted on yet (`slack`, `backends.prometheus`).
+    /// `[environments.*]` and `[backends.*]`; empty means the demo estate.
+    pub backends: BackendsConfig,
+    /// Sections present but not acted on yet (`slack`, `telegram`).
     pub unsupported: Vec<String>,
 }
 
@@ -134,6 +143,7 @@ impl Default for Config {
             demo: DemoConfig { seed: 42 },
             log: LogConfig { format: LogFormat::Text, filter: "warn".into() },
             console: ConsoleConfig { image_dir: None, color: ColorChoice::Auto },
+            backends: BackendsConfig::default(),
             unsupported: Vec::new(),
         }
     }
@@ -233,21 +243,17 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<P
                 c.future_section(value, key);
                 config.unsupported.push(key.clone());
             }
-            "backends" => {
-                if let Some(t) = c.table(value, "backends") {
-                    for (name, section) in t {
-                        let path = format!("backends.{name}");
-                        c.future_section(section, &path);
-                        config.unsupported.push(path);
-                    }
-                }
-            }
+            "environments" => c.environments(value, &mut config.backends),
+            "backends" => c.backends(value, &mut config.backends),
             other => c.error(
                 other,
-                "unknown section or key (known: nlu, policy, demo, log, console, backends, slack, telegram)".into(),
+                "unknown section or key (known: nlu, policy, demo, log, console, environments, backends, slack, \
+                 telegram)"
+                    .into(),
             ),
         }
     }
+    c.check_backends(&mut config.backends);
     (config, c.problems)
 }
 
@@ -545,7 +551,7 @@ mod tests {
 
     #[test]
     fn the_example_file_is_clean() {
-        let (c, p) = check(include_str!("../../pipilu.example.toml"));
+        let (c, p) = check(include_str!("../../../pipilu.example.toml"));
         assert!(p.is_empty(), "{p:?}");
         assert_eq!(c.demo.seed, 42);
     }
@@ -592,7 +598,7 @@ mod tests {
             ]
         );
         let warned: Vec<&str> = p.iter().filter(|p| p.level == Level::Warning).map(|p| p.key.as_str()).collect();
-        assert_eq!(warned, ["backends.loki", "backends.prometheus", "slack", "telegram"]);
+        assert_eq!(warned, ["slack", "telegram"]);
         assert!(p.iter().any(|p| p.message == "environment variable UNSET_VAR is not set"));
         assert!(has_errors(&p));
     }
