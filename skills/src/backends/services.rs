@@ -101,9 +101,12 @@ impl fmt::Display for RestartStep {
     }
 }
 
+/// A function that receives restart steps.
+type StepSink = Arc<dyn Fn(&RestartStep) + Send + Sync>;
+
 /// Where restart steps go. Cheap to clone; the default drops them.
 #[derive(Clone, Default)]
-pub struct Progress(Option<Arc<dyn Fn(&RestartStep) + Send + Sync>>);
+pub struct Progress(Option<StepSink>);
 
 impl Progress {
     /// Progress that goes nowhere.
