@@ -11,3 +11,4 @@ pub mod kubernetes;
 pub mod loki;
 pub mod opnsense;
 pub mod prometheus;
+pub mod routed;
