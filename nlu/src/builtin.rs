@@ -893,10 +893,69 @@ impl Cx {
             .or_else(|| self.between(s))
     }
 
+    /// Today at `hour`:00 local time.
+    fn today_at(&self, hour: u32) -> Option<DateTime<Utc>> {
+        self.at(self.day(0)?, NaiveTime::from_hms_opt(hour, 0, 0)?)
+    }
+
+    /// A part of the day from `hour`:00: today's when it has begun, else yesterday's
+    /// (asked at 09:00, "this afternoon" can only mean yesterday's).
+    fn part_of_day(&self, from_hour: u32, to_hour: u32) -> Option<TimeRange> {
+        let from = self.today_at(from_hour)?;
+        if from <= self.now {
+            return self.until_now(from);
+        }
+        let y = self.midnight(1)?;
+        self.span(y + TimeDelta::hours(i64::from(from_hour)), y + TimeDelta::hours(i64::from(to_hour)))
+    }
+
+    /// The most recent weekend: Saturday 00:00 to Monday 00:00, or to now during one.
+    fn weekend(&self, previous: bool) -> Option<TimeRange> {
+        let back = u64::from(self.day(0)?.weekday().num_days_from_monday());
+        // Days back to the latest Saturday that has begun.
+        let to_saturday = if back >= 5 { back - 5 } else { back + 2 };
+        let to_saturday = if previous && back >= 5 { to_saturday + 7 } else { to_saturday };
+        let from = self.midnight(to_saturday)?;
+        let to = if to_saturday >= 2 { self.midnight(to_saturday - 2)? } else { self.now };
+        self.span(from, to)
+    }
+
+    /// First day of this month, or of the month before.
+    fn month_start(&self, months_back: u32) -> Option<DateTime<Utc>> {
+        let today = self.day(0)?;
+        let (mut y, mut m) = (today.year(), today.month());
+        for _ in 0..months_back {
+            (y, m) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+        }
+        self.at(NaiveDate::from_ymd_opt(y, m, 1)?, NaiveTime::MIN)
+    }
+
     /// Named calendar periods.
     fn calendar(&self, s: &str) -> Option<TimeRange> {
-        match squash(s).as_str() {
-            "today" | "sofartoday" | "todaysofar" | "今天" | "今日" => self.until_now(self.midnight(0)?),
+        let mut t = s;
+        while let Some(rest) = strip_any_prefix(t, EN_FILLERS) {
+            t = rest;
+        }
+        match squash(t).as_str() {
+            "today" | "sofartoday" | "todaysofar" | "earliertoday" | "今天" | "今日" | "今天早些时候" => {
+                self.until_now(self.midnight(0)?)
+            }
+            "thisafternoon" | "afternoon" | "今天下午" | "下午" => self.part_of_day(12, 18),
+            "thisevening" | "tonight" | "evening" | "今晚" | "今天晚上" | "晚上" => self.part_of_day(18, 24),
+            "lastnight" | "overnight" | "昨晚" | "昨天晚上" | "昨夜" => {
+                let y = self.day(1)?;
+                let from = self.at(y, NaiveTime::from_hms_opt(18, 0, 0)?)?;
+                let to = self.today_at(6)?.min(self.now);
+                self.span(from, to)
+            }
+            "theweekend" | "thisweekend" | "weekend" | "周末" | "这个周末" | "本周末" => self.weekend(false),
+            "lastweekend" | "上周末" | "上个周末" => self.weekend(true),
+            "thismonth" | "本月" | "这个月" | "这月" => self.until_now(self.month_start(0)?),
+            "lastmonth" | "上个月" | "上月" => self.span(self.month_start(1)?, self.month_start(0)?),
+            "上周" | "上个星期" | "上星期" => {
+                let back = u64::from(self.day(0)?.weekday().num_days_from_monday());
+                self.span(self.midnight(back + 7)?, self.midnight(back)?)
+            }
             "thismorning" | "今早" | "今天早上" | "今天上午" => self.until_now(self.midnight(0)?),
             "yesterday" | "昨天" | "昨日" => self.span(self.midnight(1)?, self.midnight(0)?),
             "thedaybeforeyesterday" | "daybeforeyesterday" | "前天" => {
@@ -1207,6 +1266,36 @@ mod tests {
         assert_last("half an hour", 30 * M);
         assert_last("2h", 2 * H);
         assert_last("1d", D);
+    }
+
+    #[test]
+    fn parts_of_days_weeks_and_months() {
+        // now() is Thursday 2026-11-26 12:00 UTC.
+        assert_range("earlier today", "2026-11-26T00:00:00Z", "2026-11-26T12:00:00Z");
+        assert_range("this afternoon", "2026-11-26T12:00:00Z", "2026-11-26T12:00:00Z");
+        assert_range("this evening", "2026-11-25T18:00:00Z", "2026-11-26T00:00:00Z");
+        assert_range("今天下午", "2026-11-26T12:00:00Z", "2026-11-26T12:00:00Z");
+        assert_range("last night", "2026-11-25T18:00:00Z", "2026-11-26T06:00:00Z");
+        assert_range("昨晚", "2026-11-25T18:00:00Z", "2026-11-26T06:00:00Z");
+        assert_range("over the weekend", "2026-11-21T00:00:00Z", "2026-11-23T00:00:00Z");
+        assert_range("周末", "2026-11-21T00:00:00Z", "2026-11-23T00:00:00Z");
+        assert_range("last weekend", "2026-11-21T00:00:00Z", "2026-11-23T00:00:00Z");
+        assert_range("this month", "2026-11-01T00:00:00Z", "2026-11-26T12:00:00Z");
+        assert_range("本月", "2026-11-01T00:00:00Z", "2026-11-26T12:00:00Z");
+        assert_range("last month", "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z");
+        assert_range("上周", "2026-11-16T00:00:00Z", "2026-11-23T00:00:00Z");
+    }
+
+    #[test]
+    fn weekends_seen_from_the_weekend() {
+        let sat = ts("2026-11-28T10:00:00Z");
+        let r = parse_time_range("the weekend", sat).unwrap();
+        assert_eq!((r.from, r.to), (ts("2026-11-28T00:00:00Z"), sat));
+        let r = parse_time_range("last weekend", sat).unwrap();
+        assert_eq!((r.from, r.to), (ts("2026-11-21T00:00:00Z"), ts("2026-11-23T00:00:00Z")));
+        let mon = ts("2026-11-30T10:00:00Z");
+        let r = parse_time_range("over the weekend", mon).unwrap();
+        assert_eq!((r.from, r.to), (ts("2026-11-28T00:00:00Z"), ts("2026-11-30T00:00:00Z")));
     }
 
     #[test]

@@ -209,6 +209,8 @@ impl Engine {
         let ys: Vec<usize> = train.iter().map(|e| id(&e.intent).unwrap_or(0)).collect();
         let oos = opts.oos_label.as_deref().and_then(id);
         let cross = CrossFit::new(train, &gazetteer, opts.names_from_examples, 5);
+        let base_gazetteer =
+            if encoder.is_some() && valid.is_empty() { gazetteer.clone() } else { Gazetteer::default() };
         let mut gazetteer = gazetteer;
         if opts.names_from_examples {
             crate::add_example_names(&mut gazetteer, train);
@@ -234,7 +236,7 @@ impl Engine {
                 &mut |_| {},
             ))
         };
-        let (lexical, neural, tagger) = std::thread::scope(|scope| -> Result<_, EngineError> {
+        let (lexical, neural, tagger, mix_by_cv) = std::thread::scope(|scope| -> Result<_, EngineError> {
             let tagger = scope.spawn(train_tagger);
             let epochs = opts.intent.epochs;
             let lexical = IntentModel::train(
@@ -247,18 +249,30 @@ impl Engine {
                 &mut |e| progress(Stage::Lexical, e, epochs),
             );
             let mut neural = None;
+            let mut mix_by_cv = None;
             if let Some(enc) = encoder.as_deref() {
                 let texts: Vec<&str> = train.iter().map(|e| e.text.as_str()).collect();
                 let xs: Vec<Vec<(u32, f32)>> = embed_all(enc, &texts, progress)?.iter().map(|v| dense(v)).collect();
                 let dim = xs.first().map_or(0, Vec::len);
-                let params = TrainParams { epochs: 40, learning_rate: 0.3, l2: 1e-6, ..opts.intent };
-                neural = Some(LogReg::train(&xs, &ys, dim, labels.len(), params, &mut |e| {
-                    progress(Stage::NeuralHead, e, params.epochs)
+                neural = Some(LogReg::train(&xs, &ys, dim, labels.len(), neural_params(opts), &mut |e| {
+                    progress(Stage::NeuralHead, e, NEURAL_EPOCHS)
                 }));
+                if valid.is_empty() {
+                    let cv = CvInputs {
+                        train,
+                        ys: &ys,
+                        classes: labels.len(),
+                        base: &base_gazetteer,
+                        cross: &cross,
+                        lexicon: &lexicon,
+                        xs: &xs,
+                    };
+                    mix_by_cv = Some(cross_validated_probs(&cv, opts));
+                }
             }
             let tagger = tagger.join().map_err(|_| EngineError::Encoder("slot tagger training panicked".into()))?;
             progress(Stage::Slots, opts.crf.epochs, opts.crf.epochs);
-            Ok((lexical, neural, tagger))
+            Ok((lexical, neural, tagger, mix_by_cv))
         })?;
         let mut lexical = lexical;
         let risky: Vec<usize> = opts.risky.iter().filter_map(|r| id(r)).collect();
@@ -274,6 +288,11 @@ impl Engine {
             spell: if opts.spell { SpellIndex::fit(train, 3) } else { SpellIndex::default() },
             gazetteer,
         };
+        if let Some((lex_p, neu_p)) = mix_by_cv {
+            // No validation split: the mix weight is chosen on out-of-fold predictions
+            // of the training data, so it is never tuned on what it is scored on.
+            model.neural_weight = best_mix(&lex_p, &neu_p, &ys, oos, model.thresholds);
+        }
         let valid: Vec<&Example> =
             valid.iter().filter(|e| model.labels.contains(&e.intent) || is_oos(e, opts)).collect();
         if !valid.is_empty() {
@@ -304,17 +323,8 @@ impl Engine {
                         p
                     })
                     .collect();
-                let mut best = (f32::NEG_INFINITY, 0.5);
-                for step in 0..=10 {
-                    let w = step as f32 / 10.0;
-                    let mixed: Vec<Vec<f32>> = lex_p.iter().zip(&neu_p).map(|(a, b)| mix(a, b, w)).collect();
-                    let score = tune_thresholds(&mixed, &vys, oos, model.thresholds).1;
-                    if score > best.0 + 1e-6 {
-                        best = (score, w);
-                    }
-                }
-                model.neural_weight = best.1;
-                probs = lex_p.iter().zip(&neu_p).map(|(a, b)| mix(a, b, best.1)).collect();
+                model.neural_weight = best_mix(&lex_p, &neu_p, &vys, oos, model.thresholds);
+                probs = lex_p.iter().zip(&neu_p).map(|(a, b)| mix(a, b, model.neural_weight)).collect();
             }
             if valid.iter().any(|e| is_oos(e, opts)) {
                 model.thresholds = tune_thresholds(&probs, &vys, oos, model.thresholds).0;
@@ -500,6 +510,76 @@ impl Engine {
         let verdict = if p - second < th.min_margin { Verdict::Ambiguous } else { Verdict::Confident };
         (self.model.labels[top].clone(), p, verdict, alternatives)
     }
+}
+
+/// Epochs of the neural head.
+const NEURAL_EPOCHS: usize = 40;
+/// Folds of the cross-validation that picks the mix weight without a validation split.
+const CV_FOLDS: usize = 5;
+
+fn neural_params(opts: &TrainOptions) -> TrainParams {
+    TrainParams { epochs: NEURAL_EPOCHS, learning_rate: 0.3, l2: 1e-6, ..opts.intent }
+}
+
+/// What the cross-validation of the two intent layers needs.
+struct CvInputs<'a> {
+    train: &'a [Example],
+    ys: &'a [usize],
+    classes: usize,
+    base: &'a Gazetteer,
+    cross: &'a CrossFit,
+    lexicon: &'a Lexicon,
+    xs: &'a [Vec<(u32, f32)>],
+}
+
+/// Out-of-fold probabilities of the lexical and neural layers for every training
+/// example. Folds are the cross-fit's, so a held-out sentence is scored with the
+/// gazetteer of the other folds: its own names unknown, as on live text.
+fn cross_validated_probs(cv: &CvInputs<'_>, opts: &TrainOptions) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let n = cv.train.len();
+    let mut lex_p = vec![Vec::new(); n];
+    let mut neu_p = vec![Vec::new(); n];
+    for fold in 0..CV_FOLDS {
+        let (held, kept): (Vec<usize>, Vec<usize>) = (0..n).partition(|i| i % CV_FOLDS == fold);
+        if held.is_empty() || kept.is_empty() {
+            continue;
+        }
+        let sub: Vec<Example> = kept.iter().map(|&i| cv.train[i].clone()).collect();
+        let sub_ys: Vec<usize> = kept.iter().map(|&i| cv.ys[i]).collect();
+        let sub_cross = CrossFit::new(&sub, cv.base, opts.names_from_examples, CV_FOLDS);
+        let lex = IntentModel::train(
+            &sub,
+            &sub_ys,
+            cv.classes,
+            &|i| sub_cross.for_example(i),
+            cv.lexicon.clone(),
+            opts.intent,
+            &mut |_| {},
+        );
+        let sub_xs: Vec<Vec<(u32, f32)>> = kept.iter().map(|&i| cv.xs[i].clone()).collect();
+        let dim = sub_xs.first().map_or(0, Vec::len);
+        let head = LogReg::train(&sub_xs, &sub_ys, dim, cv.classes, neural_params(opts), &mut |_| {});
+        for &i in &held {
+            lex_p[i] = lex.predict(&cv.train[i].tokens, &cv.cross.for_example(i).gazetteer);
+            neu_p[i] = head.predict_proba(&cv.xs[i]);
+        }
+    }
+    (lex_p, neu_p)
+}
+
+/// The neural layer's weight in the mix (0 to 1 by tenths) that scores best on
+/// held-out predictions, thresholds tuned alongside where there is out-of-scope data.
+fn best_mix(lex_p: &[Vec<f32>], neu_p: &[Vec<f32>], ys: &[usize], oos: Option<usize>, th: Thresholds) -> f32 {
+    let mut best = (f32::NEG_INFINITY, 0.5);
+    for step in 0..=10 {
+        let w = step as f32 / 10.0;
+        let mixed: Vec<Vec<f32>> = lex_p.iter().zip(neu_p).map(|(a, b)| mix(a, b, w)).collect();
+        let score = tune_thresholds(&mixed, ys, oos, th).1;
+        if score > best.0 + 1e-6 {
+            best = (score, w);
+        }
+    }
+    best.1
 }
 
 fn is_oos(e: &Example, opts: &TrainOptions) -> bool {

@@ -86,6 +86,84 @@ pub fn gazetteer_tags(tokens: &[Token], gaz: &Gazetteer) -> Vec<Option<(String, 
     tags
 }
 
+/// Words that can begin a time expression ("earlier today", "over the weekend").
+const TIME_STARTS: &[&str] = &[
+    "this",
+    "earlier",
+    "over",
+    "the",
+    "since",
+    "from",
+    "between",
+    "previous",
+    "starting",
+    "after",
+    "during",
+    "in",
+    "for",
+    "within",
+    "overnight",
+    "weekend",
+    "afternoon",
+    "evening",
+    "本",
+    "上",
+    "前",
+    "从",
+    "自",
+    "下",
+    "晚",
+    "这",
+];
+
+/// Longest time expression a chunk may span, in tokens.
+const MAX_TIME_TOKENS: usize = 8;
+
+/// Tokens inside time expressions that the built-in resolver understands, so the
+/// tagger finds phrasings it never saw in training ("over the weekend", "本月"):
+/// `Some(begins)` per token, longest match first, left to right.
+pub fn time_chunks(tokens: &[Token]) -> Vec<Option<bool>> {
+    // Only whether a phrase resolves matters here, not to what: any fixed "now" will do.
+    let now = chrono::DateTime::from_timestamp(1_767_787_200, 0).unwrap_or_default();
+    let mut out = vec![None; tokens.len()];
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        let may_start = is_time_like(&t.norm)
+            || TIME_STARTS.contains(&t.norm.as_str())
+            || t.kind == TokenKind::Number
+            || CJK_DIGITS.contains(&t.norm.as_str())
+            || TIME_WORDS.contains(&t.norm.as_str());
+        let found = may_start.then(|| {
+            (i + 1..=tokens.len().min(i + MAX_TIME_TOKENS))
+                .rev()
+                .find(|&j| crate::builtin::parse_time_range(&join_tokens(&tokens[i..j]), now).is_some())
+        });
+        match found.flatten() {
+            Some(j) => {
+                for (k, slot) in out.iter_mut().enumerate().take(j).skip(i) {
+                    *slot = Some(k == i);
+                }
+                i = j;
+            }
+            None => i += 1,
+        }
+    }
+    out
+}
+
+/// The tokens' text with single spaces where the original had any gap.
+fn join_tokens(tokens: &[Token]) -> String {
+    let mut s = String::new();
+    for (k, t) in tokens.iter().enumerate() {
+        if k > 0 && t.start > tokens[k - 1].end {
+            s.push(' ');
+        }
+        s.push_str(&t.text);
+    }
+    s
+}
+
 struct AttrWriter<'a> {
     out: &'a mut Vec<u64>,
 }
@@ -122,6 +200,7 @@ fn token_attrs(
     i: usize,
     intent: &str,
     gaz: &[Option<(String, bool)>],
+    chunks: &[Option<bool>],
     lexicon: &Lexicon,
     out: &mut Vec<u64>,
 ) {
@@ -172,6 +251,9 @@ fn token_attrs(
             if let Some((kind, begin)) = &gaz[j as usize] {
                 w.put2(tpl + 10, kind, if *begin { "B" } else { "I" });
             }
+            if let Some(begin) = chunks[j as usize] {
+                w.put2(tpl + 14, "timechunk", if begin { "B" } else { "I" });
+            }
         }
     }
     let novel = |j: isize| -> &str {
@@ -220,9 +302,10 @@ impl SlotTagger {
         for (n, ex) in examples.iter().enumerate() {
             let k = knowledge(n);
             let gt = gazetteer_tags(&ex.tokens, &k.gazetteer);
+            let tc = time_chunks(&ex.tokens);
             let seq: Vec<Vec<u64>> = (0..ex.tokens.len())
                 .map(|i| {
-                    token_attrs(&ex.tokens, i, &ex.intent, &gt, &k.lexicon, &mut buf);
+                    token_attrs(&ex.tokens, i, &ex.intent, &gt, &tc, &k.lexicon, &mut buf);
                     buf.clone()
                 })
                 .collect();
@@ -256,10 +339,11 @@ impl SlotTagger {
             return Vec::new();
         }
         let gt = gazetteer_tags(tokens, gaz);
+        let tc = time_chunks(tokens);
         let mut buf = Vec::new();
         let xs: Vec<TokenAttrs> = (0..tokens.len())
             .map(|i| {
-                token_attrs(tokens, i, intent, &gt, &self.lexicon, &mut buf);
+                token_attrs(tokens, i, intent, &gt, &tc, &self.lexicon, &mut buf);
                 to_attrs(&self.columns, &buf)
             })
             .collect();
