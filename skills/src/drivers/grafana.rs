@@ -22,6 +22,9 @@ const NAME: &str = "grafana";
 /// The card's note when pipilu drew the panel itself.
 pub const FALLBACK_NOTE: &str = "Grafana has no image renderer; drawn by pipilu from Prometheus";
 
+/// Scrape interval assumed for `$__rate_interval`, in seconds.
+const SCRAPE: u64 = 60;
+
 /// The first bytes of every PNG.
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
@@ -175,7 +178,10 @@ impl Grafana {
         let step = step_for(window);
         let span = (window.to - window.from).num_seconds().max(1);
         let builtins = [
-            ("__rate_interval", format!("{}s", (4 * step).max(60))),
+            // Grafana's max(interval + scrape, 4 x scrape), assuming a 1m scrape
+            // interval: pipilu cannot see the datasource's, and a range too short
+            // for two samples draws nothing.
+            ("__rate_interval", format!("{}s", (step + SCRAPE).max(4 * SCRAPE))),
             ("__interval", format!("{step}s")),
             ("__range", format!("{span}s")),
         ];
