@@ -325,3 +325,24 @@ pub fn seed_openmetrics(now: DateTime<Utc>, hours: i64) -> String {
     out.push_str("# EOF\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "Install it with `sudo apt-get install -y prometheus-nonesuch`")]
+    fn a_missing_binary_says_what_to_install() {
+        binary("pipilu-no-such-server", "prometheus-nonesuch");
+    }
+
+    #[test]
+    fn the_seed_is_openmetrics_in_the_past() {
+        let now = Utc::now();
+        let seed = seed_openmetrics(now, 1);
+        assert!(seed.ends_with("# EOF\n"));
+        let last = seed.lines().filter_map(|l| l.rsplit(' ').next()?.parse::<i64>().ok()).max().unwrap_or_default();
+        assert!(last < now.timestamp(), "samples lie in the past");
+        assert!(SEEDED_PODS.iter().all(|p| seed.contains(p)));
+    }
+}
