@@ -3,6 +3,7 @@
 
 pub mod backends;
 pub mod card;
+pub(crate) mod chart;
 pub mod demo;
 pub mod drivers;
 pub mod format;

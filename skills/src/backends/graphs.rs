@@ -25,6 +25,16 @@ pub struct Dashboard {
     pub panels: Vec<Panel>,
 }
 
+/// A rendered panel, and what the user should know about how it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PanelImage {
+    /// PNG bytes.
+    pub png: Vec<u8>,
+    /// Shown on the card when the image is not what the backend itself drew
+    /// (Grafana without an image renderer, so pipilu charted the queries).
+    pub note: Option<String>,
+}
+
 /// Where dashboards live.
 #[async_trait]
 pub trait GraphBackend: Send + Sync {
@@ -32,7 +42,7 @@ pub trait GraphBackend: Send + Sync {
     fn name(&self) -> &str;
     /// All dashboards (fed to the NLU gazetteer).
     async fn dashboards(&self) -> Result<Vec<Dashboard>, BackendError>;
-    /// A PNG of one panel over a window.
+    /// A PNG of one panel over a window, with a note when it was drawn another way.
     async fn render(
         &self,
         dashboard_uid: &str,
@@ -40,5 +50,5 @@ pub trait GraphBackend: Send + Sync {
         window: Window,
         width: u32,
         height: u32,
-    ) -> Result<Vec<u8>, BackendError>;
+    ) -> Result<PanelImage, BackendError>;
 }

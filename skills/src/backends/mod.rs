@@ -9,7 +9,7 @@ mod metrics;
 mod services;
 
 pub use firewalls::{FirewallBackend, FirewallStatus, HaRole, Interface};
-pub use graphs::{Dashboard, GraphBackend, Panel};
+pub use graphs::{Dashboard, GraphBackend, Panel, PanelImage};
 pub use logs::{LogLine, LogQuery, LogResult, LogsBackend};
 pub use metrics::{MetricsBackend, Series};
 pub use services::{InstanceHealth, InstanceState, Progress, RestartStep, ServiceBackend, ServiceHealth};

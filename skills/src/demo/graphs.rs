@@ -1,11 +1,11 @@
 //! Dashboards: Grafana-like boards whose panels chart the estate's metrics.
 
-use super::chart::{Chart, render_png};
 use super::estate::Metric;
 use super::metrics::check_window;
 use super::services::env_of;
 use super::{BACKEND_NAME, DemoEstate};
-use crate::backends::{BackendError, Dashboard, GraphBackend, Panel};
+use crate::backends::{BackendError, Dashboard, GraphBackend, Panel, PanelImage};
+use crate::chart::{Chart, render_png};
 use crate::skill::Window;
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -107,7 +107,7 @@ impl GraphBackend for DemoGraphs {
         window: Window,
         width: u32,
         height: u32,
-    ) -> Result<Vec<u8>, BackendError> {
+    ) -> Result<PanelImage, BackendError> {
         let call = format!("render {dashboard_uid}/{panel_id}");
         check_window(window, &call)?;
         if !SIDE.contains(&width) || !SIDE.contains(&height) {
@@ -135,7 +135,9 @@ impl GraphBackend for DemoGraphs {
         };
         let title = format!("{} / {}", board.title, panel.title);
         let chart = Chart { title: &title, unit: panel.metric.unit(), series: &series, window, width, height };
-        render_png(&chart).map_err(|cause| BackendError::new(BACKEND_NAME, &call, cause))
+        let png = render_png(&chart).map_err(|cause| BackendError::new(BACKEND_NAME, &call, cause))?;
+        // The demo has no Grafana: its own charts are the real thing, nothing to note.
+        Ok(PanelImage { png, note: None })
     }
 }
 
@@ -163,8 +165,9 @@ mod tests {
         let window = Window { from: t0() - Duration::hours(1), to: t0() };
         for board in fx.backends.graphs.dashboards().await.unwrap() {
             for panel in &board.panels {
-                let png = fx.backends.graphs.render(&board.uid, panel.id, window, 400, 200).await.unwrap();
-                assert_eq!(png_size(&png), Some((400, 200)), "{}/{}", board.uid, panel.id);
+                let image = fx.backends.graphs.render(&board.uid, panel.id, window, 400, 200).await.unwrap();
+                assert_eq!(png_size(&image.png), Some((400, 200)), "{}/{}", board.uid, panel.id);
+                assert_eq!(image.note, None);
             }
         }
     }

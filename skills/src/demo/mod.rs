@@ -7,7 +7,6 @@
 //! and in the graphs. With a fixed clock and seed everything is repeatable.
 
 mod catalog;
-mod chart;
 mod estate;
 mod firewalls;
 mod graphs;

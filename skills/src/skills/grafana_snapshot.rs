@@ -71,17 +71,24 @@ impl Skill for GrafanaSnapshot {
 
         let at = now(req);
         let window = window_or_last(req, Duration::hours(1));
-        let png = backends.graphs.render(&board.uid, panel.id, window, WIDTH, HEIGHT).await.map_err(backend_error)?;
+        let rendered =
+            backends.graphs.render(&board.uid, panel.id, window, WIDTH, HEIGHT).await.map_err(backend_error)?;
         let range = format::range(window, at);
         let title = format!("{} / {}", board.title, panel.title);
-        let image =
-            Image { png, alt: format!("{title}, {range}"), file_name: format!("{}-{}.png", board.title, panel.id) };
-        Ok(Card::new(title, Status::Ok)
+        let image = Image {
+            png: rendered.png,
+            alt: format!("{title}, {range}"),
+            file_name: format!("{}-{}.png", board.title, panel.id),
+        };
+        let mut card = Card::new(title, Status::Ok)
             .field("dashboard", board.title.clone())
             .field("panel", format!("{} (#{})", panel.title, panel.id))
-            .field("range", format::range_long(window, at))
-            .image(image)
-            .footer(footer(backends.graphs.name(), at)))
+            .field("range", format::range_long(window, at));
+        // Say so when the picture is not Grafana's own (no image renderer).
+        if let Some(note) = rendered.note {
+            card = card.text(note);
+        }
+        Ok(card.image(image).footer(footer(backends.graphs.name(), at)))
     }
 }
 
@@ -249,6 +256,47 @@ mod tests {
             GrafanaSnapshot.run(&Request::default(), &fx.backends).await,
             Err(SkillError::Missing("dashboard"))
         ));
+    }
+
+    /// Graphs that draw like the demo but say the image is a stand-in.
+    struct Noted(std::sync::Arc<dyn crate::backends::GraphBackend>);
+
+    #[async_trait]
+    impl crate::backends::GraphBackend for Noted {
+        fn name(&self) -> &str {
+            "grafana"
+        }
+        async fn dashboards(&self) -> Result<Vec<Dashboard>, crate::backends::BackendError> {
+            self.0.dashboards().await
+        }
+        async fn render(
+            &self,
+            uid: &str,
+            panel: u32,
+            window: Window,
+            width: u32,
+            height: u32,
+        ) -> Result<crate::backends::PanelImage, crate::backends::BackendError> {
+            let mut image = self.0.render(uid, panel, window, width, height).await?;
+            image.note = Some("Grafana has no image renderer; drawn by pipilu from Prometheus".into());
+            Ok(image)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stand_in_image_is_said_on_the_card() {
+        let fx = Fixture::new();
+        let mut backends = fx.backends.clone();
+        backends.graphs = std::sync::Arc::new(Noted(fx.backends.graphs.clone()));
+        let card = GrafanaSnapshot.run(&req("payments", &fx), &backends).await.unwrap();
+        assert!(card.image.is_some());
+        assert!(
+            card.blocks
+                .iter()
+                .any(|b| matches!(b, crate::card::Block::Text { text } if text.contains("no image renderer")))
+        );
+        let plain = GrafanaSnapshot.run(&req("payments", &fx), &fx.backends).await.unwrap();
+        assert!(plain.blocks.is_empty());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Line charts as PNG: plotters draws into an in-memory RGB buffer, the `png`
+//! Line charts as PNG, shared by the demo estate and the Grafana driver's
+//! fallback: plotters draws into an in-memory RGB buffer, the `png`
 //! crate encodes it. No files, no system fonts: DejaVu Sans is embedded.
 
 use crate::backends::Series;
@@ -10,7 +11,7 @@ use plotters::style::{FontStyle, register_font};
 use std::sync::OnceLock;
 
 /// DejaVu Sans (Bitstream Vera license, see assets/LICENSE-DejaVu.txt).
-const DEJAVU_SANS: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+const DEJAVU_SANS: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 const FONT: &str = "sans-serif";
 
 /// Line colours, one per series, cycling.
