@@ -206,7 +206,7 @@ impl LogsBackend for Elasticsearch {
                     format!("malformed response: a hit without a readable {}", self.fields.timestamp),
                 )
             })?;
-        lines.sort_by(|a, b| b.ts.cmp(&a.ts));
+        lines.sort_by_key(|l| std::cmp::Reverse(l.ts));
         lines.truncate(q.limit);
         Ok(LogResult { total: total.max(lines.len() as u64), lines })
     }

@@ -268,7 +268,7 @@ impl LogsBackend for Loki {
                 }
             }
         }
-        out.sort_by(|a, b| b.ts.cmp(&a.ts));
+        out.sort_by_key(|l| std::cmp::Reverse(l.ts));
         out.truncate(q.limit);
 
         let range_ms = (to - from).num_milliseconds().max(1);

@@ -92,18 +92,19 @@ fn bad(msg: impl Into<String>) -> Response {
     (StatusCode::BAD_REQUEST, msg.into()).into_response()
 }
 
-fn parse_logged(fake: &LokiFake, params: &HashMap<String, String>) -> Result<Parsed, Response> {
-    let q = params.get("query").ok_or_else(|| bad("query parameter is required"))?;
+/// The parsed query, or the 400 body.
+fn parse_logged(fake: &LokiFake, params: &HashMap<String, String>) -> Result<Parsed, String> {
+    let q = params.get("query").ok_or("query parameter is required")?;
     fake.lock().queries.push(q.clone());
-    let parsed = parse(q).map_err(|e| bad(e.to_string()))?;
+    let parsed = parse(q).map_err(|e| e.to_string())?;
     fake.lock().parsed.push(parsed.clone());
     Ok(parsed)
 }
 
-fn int_param(params: &HashMap<String, String>, name: &str) -> Result<i64, Response> {
-    let v = params.get(name).ok_or_else(|| bad(format!("fake loki: {name} is required")))?;
-    v.parse::<i64>()
-        .map_err(|_| bad(format!("invalid parameter \"{name}\": cannot parse \"{v}\" to a valid timestamp")))
+/// An integer parameter, or the 400 body.
+fn int_param(params: &HashMap<String, String>, name: &str) -> Result<i64, String> {
+    let v = params.get(name).ok_or_else(|| format!("fake loki: {name} is required"))?;
+    v.parse::<i64>().map_err(|_| format!("invalid parameter \"{name}\": cannot parse \"{v}\" to a valid timestamp"))
 }
 
 async fn query_range(State(fake): State<LokiFake>, Query(params): Query<HashMap<String, String>>) -> Response {
@@ -112,21 +113,21 @@ async fn query_range(State(fake): State<LokiFake>, Query(params): Query<HashMap<
     }
     let parsed = match parse_logged(&fake, &params) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(msg) => return bad(msg),
     };
     if parsed.range_ns.is_some() {
         return bad("fake loki: metric queries are only served by /loki/api/v1/query");
     }
     let (start, end) = match (int_param(&params, "start"), int_param(&params, "end")) {
         (Ok(s), Ok(e)) => (s, e),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Err(msg), _) | (_, Err(msg)) => return bad(msg),
     };
     let limit: usize = params.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100);
     if params.get("direction").map(String::as_str) != Some("backward") {
         return bad("fake loki: only direction=backward is served");
     }
     let mut hits = fake.matching(&parsed.log, |ts| start <= ts && ts < end);
-    hits.sort_by(|a, b| b.1.cmp(&a.1));
+    hits.sort_by_key(|h| std::cmp::Reverse(h.1));
     hits.truncate(limit);
     let mut grouped: BTreeMap<BTreeMap<String, String>, Vec<(i64, String)>> = BTreeMap::new();
     for (labels, ts, line) in hits {
@@ -148,7 +149,7 @@ async fn query_instant(State(fake): State<LokiFake>, Query(params): Query<HashMa
     }
     let parsed = match parse_logged(&fake, &params) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(msg) => return bad(msg),
     };
     let Some(range) = parsed.range_ns else {
         return bad(
@@ -157,7 +158,7 @@ async fn query_instant(State(fake): State<LokiFake>, Query(params): Query<HashMa
     };
     let time = match int_param(&params, "time") {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(msg) => return bad(msg),
     };
     let n = fake.matching(&parsed.log, |ts| time - range < ts && ts <= time).len();
     let result = if n == 0 { vec![] } else { vec![json!({"metric": {}, "value": [time as f64 / 1e9, n.to_string()]})] };
