@@ -9,6 +9,7 @@ use crate::core::reply::{self, Outcome, Reply};
 use crate::core::request;
 use chrono::{DateTime, Utc};
 use nlu::{Engine, Parse, Slot, Verdict};
+use skills::backends::Progress;
 use skills::{Backends, Card, Request, Skill, SkillError, Status};
 use std::collections::HashMap;
 use std::future::Future;
@@ -115,18 +116,26 @@ impl Core {
 
     /// Answers one message. Never panics; anything unexpected becomes an error card.
     pub async fn handle(&self, inbound: Inbound) -> Reply {
+        self.handle_with_progress(inbound, &Progress::none()).await
+    }
+
+    /// Like [`Core::handle`], with the steps of a long action (a restart following
+    /// its rollout) sent to `progress`, so an adapter can update its message in place.
+    pub async fn handle_with_progress(&self, inbound: Inbound, progress: &Progress) -> Reply {
         let now = Utc::now();
         let (conversation, user) = (normalise::cut(&inbound.conversation, 256), normalise::cut(&inbound.user, 256));
         let key = format!("{:?}\u{1f}{conversation}\u{1f}{user}", inbound.platform);
         let reply = match &inbound.content {
-            Content::Text(text) => self.handle_text(&key, &inbound.user, text, now).await,
-            Content::Action { action, payload } => self.handle_action(&key, &inbound.user, action, payload, now).await,
+            Content::Text(text) => self.handle_text(&key, &inbound.user, text, now, progress).await,
+            Content::Action { action, payload } => {
+                self.handle_action(&key, &inbound.user, action, payload, now, progress).await
+            }
         };
         tracing::info!(platform = ?inbound.platform, user = %inbound.user, outcome = ?reply.outcome, "handled");
         reply
     }
 
-    async fn handle_text(&self, key: &str, user: &str, text: &str, now: DateTime<Utc>) -> Reply {
+    async fn handle_text(&self, key: &str, user: &str, text: &str, now: DateTime<Utc>, progress: &Progress) -> Reply {
         let cut = text.len() > normalise::MAX_MESSAGE_BYTES;
         let text = normalise(text);
         let pending = self.take_pending(key);
@@ -140,7 +149,7 @@ impl Core {
         match self.understand(text, pending, now).await {
             Ok((mut parse, origin)) => {
                 parse.truncated |= cut;
-                self.act(parse, origin, key, user, now).await
+                self.act(parse, origin, key, user, now, progress).await
             }
             Err(reply) => reply,
         }
@@ -164,10 +173,18 @@ impl Core {
         })
     }
 
-    async fn handle_action(&self, key: &str, user: &str, act: &str, payload: &str, now: DateTime<Utc>) -> Reply {
+    async fn handle_action(
+        &self,
+        key: &str,
+        user: &str,
+        act: &str,
+        payload: &str,
+        now: DateTime<Utc>,
+        progress: &Progress,
+    ) -> Reply {
         if act.trim() == action::SAY {
             // Uncut: the NLU flags a message too long to read whole, and the policy acts on that.
-            return Box::pin(self.handle_text(key, user, payload, now)).await;
+            return Box::pin(self.handle_text(key, user, payload, now, progress)).await;
         }
         let payload = normalise::cut(payload, action::MAX_PAYLOAD_BYTES);
         match act.trim() {
@@ -176,7 +193,7 @@ impl Core {
                 Reply::one(Outcome::Declined, Card::new("OK, I did nothing.", Status::Unknown))
             }
             action::RUN => match RunPayload::decode(payload.trim()) {
-                Some(p) => self.clicked(&p.intent, &p.slots, key, user, now).await,
+                Some(p) => self.clicked(&p.intent, &p.slots, key, user, now, progress).await,
                 None => self.unknown_button(act),
             },
             other => match action::shortcut(other) {
@@ -193,7 +210,7 @@ impl Core {
                         _ if !value.is_empty() => slots.push((slot.to_string(), value)),
                         _ => {}
                     }
-                    self.clicked(intent, &slots, key, user, now).await
+                    self.clicked(intent, &slots, key, user, now, progress).await
                 }
                 None => self.unknown_button(act),
             },
@@ -214,6 +231,7 @@ impl Core {
         key: &str,
         user: &str,
         now: DateTime<Utc>,
+        progress: &Progress,
     ) -> Reply {
         let slots = {
             let engine = read(&self.engine);
@@ -232,11 +250,19 @@ impl Core {
             layers: Vec::new(),
             truncated: false,
         };
-        self.act(parse, Origin::Clicked, key, user, now).await
+        self.act(parse, Origin::Clicked, key, user, now, progress).await
     }
 
     /// Asks the policy, then runs, asks or declines.
-    async fn act(&self, parse: Parse, origin: Origin, key: &str, user: &str, now: DateTime<Utc>) -> Reply {
+    async fn act(
+        &self,
+        parse: Parse,
+        origin: Origin,
+        key: &str,
+        user: &str,
+        now: DateTime<Utc>,
+        progress: &Progress,
+    ) -> Reply {
         let decision = {
             let engine = read(&self.engine);
             let inventory = read(&self.inventory);
@@ -249,7 +275,10 @@ impl Core {
             return Reply::one(Outcome::Declined, reply::internal_error_card("Deciding what to do failed"));
         };
         match decision {
-            Decision::Run { intent, request, notes } => self.run(&intent, request, &notes, parse, origin, key).await,
+            Decision::Run { intent, mut request, notes } => {
+                request.progress = progress.clone();
+                self.run(&intent, request, &notes, parse, origin, key).await
+            }
             Decision::Clarify { question, options } => {
                 Reply::one(Outcome::Clarified, reply::clarify_card(&question, &options))
             }

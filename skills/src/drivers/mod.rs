@@ -12,3 +12,4 @@ pub mod loki;
 pub mod opnsense;
 pub mod prometheus;
 pub mod routed;
+pub mod unconfigured;
