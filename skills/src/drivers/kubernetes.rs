@@ -115,11 +115,9 @@ impl KubernetesServices {
 
     fn check_env(&self, env: Option<&str>, call: &str) -> Result<(), BackendError> {
         match env {
-            Some(e) if !e.eq_ignore_ascii_case(&self.opts.env) => Err(BackendError::new(
-                BACKEND,
-                call,
-                format!("unknown environment '{e}' (known: {})", self.opts.env),
-            )),
+            Some(e) if !e.eq_ignore_ascii_case(&self.opts.env) => {
+                Err(BackendError::new(BACKEND, call, format!("unknown environment '{e}' (known: {})", self.opts.env)))
+            }
             _ => Ok(()),
         }
     }
@@ -215,10 +213,8 @@ impl KubernetesServices {
         while let Some(next) = root.source() {
             chain.push_str(&format!(": {next}"));
             if let Some(io) = next.downcast_ref::<std::io::Error>() {
-                refused |= matches!(
-                    io.kind(),
-                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
-                );
+                refused |=
+                    matches!(io.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset);
                 timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
             }
             root = next;
@@ -377,10 +373,8 @@ fn instance(pod: &Pod, cpu: &HashMap<String, f64>, mem: &HashMap<String, f64>, n
     let name = pod.metadata.name.clone().unwrap_or_default();
     let containers = pod.status.as_ref().and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
     let restarts = containers.iter().map(|c| u32::try_from(c.restart_count).unwrap_or(0)).sum();
-    let last_termination = containers
-        .iter()
-        .filter_map(|c| c.last_state.as_ref()?.terminated.as_ref()?.reason.clone())
-        .next();
+    let last_termination =
+        containers.iter().filter_map(|c| c.last_state.as_ref()?.terminated.as_ref()?.reason.clone()).next();
     InstanceHealth {
         state: pod_state(pod),
         since: pod_since(pod.status.as_ref(), now),
@@ -451,9 +445,8 @@ impl ServiceBackend for KubernetesServices {
         let deployment = self.deployment(service, &call).await?;
         let spec = deployment.spec.as_ref();
         let labels = spec.and_then(|s| s.selector.match_labels.as_ref());
-        let selector = labels
-            .map(|l| l.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
-            .unwrap_or_default();
+        let selector =
+            labels.map(|l| l.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")).unwrap_or_default();
         if selector.is_empty() {
             return Err(BackendError::new(BACKEND, &call, "deployment has no matchLabels selector"));
         }
@@ -525,7 +518,8 @@ impl ServiceBackend for KubernetesServices {
             }
             tokio::time::sleep(self.opts.poll_interval).await;
             let poll_call = format!("{call} (rollout status)");
-            let d: Deployment = self.read(&poll_call, || self.deployments().get(service, &GetParams::default())).await?;
+            let d: Deployment =
+                self.read(&poll_call, || self.deployments().get(service, &GetParams::default())).await?;
             current = Rollout::of(&d);
         }
     }
