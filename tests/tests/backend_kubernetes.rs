@@ -160,9 +160,9 @@ async fn restart_patches_like_kubectl_and_follows_the_rollout() {
 
     k8s.restart("latte", Some("prod"), &progress).await.unwrap();
 
-    let s = fake.state();
-    assert_eq!(s.patches.len(), 1, "one patch, never retried");
-    let patch = &s.patches[0];
+    let patches = fake.state().patches.clone();
+    assert_eq!(patches.len(), 1, "one patch, never retried");
+    let patch = &patches[0];
     assert_eq!(patch.content_type, "application/strategic-merge-patch+json");
     let annotations = patch.body.pointer("/spec/template/metadata/annotations").unwrap().as_object().unwrap();
     assert_eq!(annotations.keys().collect::<Vec<_>>(), [RESTARTED_AT]);
@@ -170,7 +170,6 @@ async fn restart_patches_like_kubectl_and_follows_the_rollout() {
     let at: DateTime<Utc> = annotations[RESTARTED_AT].as_str().unwrap().parse().expect("RFC 3339");
     assert!((at - t0).num_seconds().abs() <= 2);
     assert_eq!(patch.body.as_object().unwrap().len(), 1, "only spec is patched: {}", patch.body);
-    drop(s);
 
     let after = fake.deployment("latte").unwrap();
     assert_eq!(after.generation, before.generation + 1);
