@@ -132,10 +132,14 @@ fn save_cached(engine: &Engine, path: &Path) {
     }
 }
 
-/// Builds the core on the demo estate and loads the inventory into the gazetteer.
+/// Builds the core on the configured backends (the demo estate when none are
+/// configured) and loads the inventory into the gazetteer.
 pub async fn build_core(config: &Config, engine: Engine) -> Result<Arc<Core>> {
-    let estate = Arc::new(skills::DemoEstate::new(config.demo.seed));
-    let core = Core::new(engine, skills::registry(), estate.backends(), config.policy());
+    let backends = match crate::wiring::backends(&config.backends).context("setting up the backends")? {
+        Some(b) => b,
+        None => Arc::new(skills::DemoEstate::new(config.demo.seed)).backends(),
+    };
+    let core = Core::new(engine, skills::registry(), backends, config.policy());
     for e in core.refresh_inventory().await {
         tracing::warn!("inventory: {e}");
     }

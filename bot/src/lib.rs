@@ -11,3 +11,4 @@ pub mod config;
 pub mod core;
 pub mod embedded;
 pub mod render;
+pub mod wiring;

@@ -140,6 +140,8 @@ pub struct PrometheusConfig {
     pub auth: AuthConfig,
     /// PromQL templates by metric name (`cpu`, `memory`, ...), replacing the defaults.
     pub queries: BTreeMap<String, String>,
+    /// Namespace for `$namespace` in charts (health cards use their environment's).
+    pub namespace: String,
 }
 
 /// `[backends.loki]`.
@@ -420,9 +422,10 @@ impl Checker<'_> {
     }
 
     fn prometheus(&mut self, t: &Table, path: &str) -> Option<PrometheusConfig> {
-        self.known(t, path, &["token_env", "username_env", "password_env", "queries"]);
+        self.known(t, path, &["token_env", "username_env", "password_env", "queries", "namespace"]);
         let endpoint = self.endpoint(t, path);
         let auth = self.auth(t, path);
+        let namespace = self.string(t, path, "namespace").unwrap_or_else(|| "default".into());
         let mut queries = BTreeMap::new();
         if let Some(q) = t.get("queries") {
             let at = join(path, "queries");
@@ -436,7 +439,7 @@ impl Checker<'_> {
                 }
             }
         }
-        Some(PrometheusConfig { endpoint: endpoint?, auth, queries })
+        Some(PrometheusConfig { endpoint: endpoint?, auth, queries, namespace })
     }
 
     fn loki(&mut self, t: &Table, path: &str) -> Option<LokiConfig> {
