@@ -27,9 +27,12 @@ pub struct LokiFake {
     pub faults: FaultSwitch,
 }
 
+/// A stream: its labels and its lines (nanosecond timestamp, text).
+type Stream = (BTreeMap<String, String>, Vec<(i64, String)>);
+
 #[derive(Default)]
 struct LokiState {
-    streams: Vec<(BTreeMap<String, String>, Vec<(i64, String)>)>,
+    streams: Vec<Stream>,
     queries: Vec<String>,
     parsed: Vec<Parsed>,
 }
