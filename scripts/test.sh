@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, unit and end-to-end tests, and the NLU quality gates.
-# Installs what the tests need (the MiniLM model files) by itself.
+# Installs what the tests need by itself: the MiniLM model files, and Prometheus
+# and Alertmanager from Debian's packages (the tests start them on 127.0.0.1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pipilu-target}"
@@ -8,6 +9,9 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "model files (scripts/fetch-model.sh)"
 scripts/fetch-model.sh
+
+step "real servers for the tests (scripts/install-servers.sh)"
+scripts/install-servers.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
