@@ -53,19 +53,26 @@ fn keep(kind: &str, listed: Listed, errors: &mut Vec<String>) -> Option<Vec<(Str
     }
 }
 
+/// Longest wait for one backend's list: a slow backend keeps its old names
+/// rather than holding up the others (or the start).
+const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `listing` within [`LIST_TIMEOUT`].
+async fn bounded<T, E: std::fmt::Display>(listing: impl Future<Output = Result<T, E>>) -> Result<T, String> {
+    match tokio::time::timeout(LIST_TIMEOUT, listing).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", LIST_TIMEOUT.as_secs())),
+    }
+}
+
 /// Lists services, dashboards and firewalls from the backends, concurrently.
 pub async fn fetch(backends: &Backends) -> Fetched {
     let (services, dashboards, firewalls) = tokio::join!(
-        async { backends.services.list().await.map(plain).map_err(|e| e.to_string()) },
-        async {
-            backends
-                .graphs
-                .dashboards()
-                .await
-                .map(|ds| ds.into_iter().map(|d| (d.title, vec![d.uid])).collect())
-                .map_err(|e| e.to_string())
-        },
-        async { backends.firewalls.list().await.map(plain).map_err(|e| e.to_string()) },
+        bounded(async { backends.services.list().await.map(plain) }),
+        bounded(async {
+            backends.graphs.dashboards().await.map(|ds| ds.into_iter().map(|d| (d.title, vec![d.uid])).collect())
+        }),
+        bounded(async { backends.firewalls.list().await.map(plain) }),
     );
     let mut errors = Vec::new();
     Fetched {
