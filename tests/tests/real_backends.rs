@@ -114,6 +114,8 @@ async fn the_classic_conversation_runs_against_real_backends() {
     // 2. Restart: the exact kubectl annotation, new pods, and the fresh card.
     let restart = turn(&stdout, 1);
     assert!(restart.contains("latte was restarted"), "{restart}");
+    assert!(restart.contains("… latte restarting:"), "the rollout's steps are shown: {restart}");
+    assert!(restart.contains("… latte restarted: 2 of 2 updated, 2 ready"), "{restart}");
     let patches = kube.state().patches.clone();
     assert_eq!(patches.len(), 1, "one patch, never retried: {patches:?}");
     assert!(format!("{patches:?}").contains("kubectl.kubernetes.io/restartedAt"), "{patches:?}");

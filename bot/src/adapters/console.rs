@@ -13,6 +13,7 @@ use crate::render::{ButtonHints, Console, ImageStore};
 use anyhow::{Context as _, Result, anyhow};
 use rustyline::error::ReadlineError;
 use skills::Button;
+use skills::backends::{Progress, RestartStep};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -237,12 +238,11 @@ pub fn chat(rt: &Runtime, starting: JoinHandle<Result<Started>>, out: &Output, r
             Line::Message(m) => Content::Text(m),
         };
         let core = startup.core(rt, refresh, interactive)?;
-        let reply = rt.block_on(core.handle(Inbound {
-            platform: Platform::Console,
-            conversation: CONVERSATION.into(),
-            user: user.clone(),
-            content,
-        }));
+        // A restart following its rollout shows each step as it happens.
+        let progress = Progress::to(|step: &RestartStep| println!("  … {step}"));
+        let inbound =
+            Inbound { platform: Platform::Console, conversation: CONVERSATION.into(), user: user.clone(), content };
+        let reply = rt.block_on(core.handle_with_progress(inbound, &progress));
         let (text, b) = console.render_reply(&reply);
         buttons = b;
         writeln!(stdout, "{text}")?;
