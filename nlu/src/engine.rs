@@ -14,6 +14,7 @@ use crate::data::{Example, SpanLabel};
 use crate::features::Lexicon;
 use crate::fuzzy::Gazetteer;
 use crate::intent::IntentModel;
+use crate::knn::{Knn, blend};
 use crate::logreg::{LogReg, TrainParams, fit_temperature, softmax};
 use crate::parse::{OUT_OF_SCOPE, Parse, Resolved, Scored, Slot, Verdict};
 use crate::slots::SlotTagger;
@@ -147,6 +148,9 @@ pub struct Model {
     lexical: IntentModel,
     neural: Option<LogReg>,
     neural_weight: f32,
+    /// Nearest-neighbour vote over training embeddings, when validation data chose a weight for it.
+    knn: Option<Knn>,
+    knn_weight: f32,
     tagger: Option<SlotTagger>,
     thresholds: Thresholds,
     oos: Option<usize>,
@@ -162,7 +166,7 @@ pub struct Engine {
     encoder: Option<std::sync::Arc<dyn SentenceEncoder>>,
 }
 
-const MAGIC: &[u8; 8] = b"PIPNLU01";
+const MAGIC: &[u8; 8] = b"PIPNLU02";
 
 fn embed_all(enc: &dyn SentenceEncoder, texts: &[&str], progress: Progress) -> Result<Vec<Vec<f32>>, EngineError> {
     let mut out = Vec::with_capacity(texts.len());
@@ -236,7 +240,7 @@ impl Engine {
                 &mut |_| {},
             ))
         };
-        let (lexical, neural, tagger, mix_by_cv) = std::thread::scope(|scope| -> Result<_, EngineError> {
+        let (lexical, neural, tagger, mix_by_cv, knn) = std::thread::scope(|scope| -> Result<_, EngineError> {
             let tagger = scope.spawn(train_tagger);
             let epochs = opts.intent.epochs;
             let lexical = IntentModel::train(
@@ -250,9 +254,14 @@ impl Engine {
             );
             let mut neural = None;
             let mut mix_by_cv = None;
+            let mut knn = None;
             if let Some(enc) = encoder.as_deref() {
                 let texts: Vec<&str> = train.iter().map(|e| e.text.as_str()).collect();
-                let xs: Vec<Vec<(u32, f32)>> = embed_all(enc, &texts, progress)?.iter().map(|v| dense(v)).collect();
+                let emb = embed_all(enc, &texts, progress)?;
+                let xs: Vec<Vec<(u32, f32)>> = emb.iter().map(|v| dense(v)).collect();
+                if !valid.is_empty() {
+                    knn = Some(Knn::new(&emb, &ys, labels.len()));
+                }
                 let dim = xs.first().map_or(0, Vec::len);
                 neural = Some(LogReg::train(&xs, &ys, dim, labels.len(), neural_params(opts), &mut |e| {
                     progress(Stage::NeuralHead, e, NEURAL_EPOCHS)
@@ -272,7 +281,7 @@ impl Engine {
             }
             let tagger = tagger.join().map_err(|_| EngineError::Encoder("slot tagger training panicked".into()))?;
             progress(Stage::Slots, opts.crf.epochs, opts.crf.epochs);
-            Ok((lexical, neural, tagger, mix_by_cv))
+            Ok((lexical, neural, tagger, mix_by_cv, knn))
         })?;
         let mut lexical = lexical;
         let risky: Vec<usize> = opts.risky.iter().filter_map(|r| id(r)).collect();
@@ -281,6 +290,8 @@ impl Engine {
             lexical,
             neural,
             neural_weight: 0.5,
+            knn: None,
+            knn_weight: 0.0,
             tagger,
             thresholds: opts.thresholds,
             oos,
@@ -325,6 +336,15 @@ impl Engine {
                     .collect();
                 model.neural_weight = best_mix(&lex_p, &neu_p, &vys, oos, model.thresholds);
                 probs = lex_p.iter().zip(&neu_p).map(|(a, b)| mix(a, b, model.neural_weight)).collect();
+                if let Some(knn) = knn {
+                    let votes: Vec<Vec<f32>> = emb.iter().map(|v| knn.vote(v, None)).collect();
+                    let (w, blended) = best_knn_weight(&probs, &votes, &vys, oos, model.thresholds);
+                    if w > 0.0 {
+                        model.knn = Some(knn);
+                        model.knn_weight = w;
+                        probs = blended;
+                    }
+                }
             }
             if valid.iter().any(|e| is_oos(e, opts)) {
                 model.thresholds = tune_thresholds(&probs, &vys, oos, model.thresholds).0;
@@ -413,7 +433,11 @@ impl Engine {
         match enc.embed_batch(&[text]) {
             Ok(v) if !v.is_empty() => {
                 let neu = head.predict_proba(&dense(&v[0]));
-                (mix(&lex, &neu, self.model.neural_weight), vec!["lexical", "neural"])
+                let mut p = mix(&lex, &neu, self.model.neural_weight);
+                if let Some(knn) = &self.model.knn {
+                    p = blend(&p, &knn.vote(&v[0], None), self.model.knn_weight);
+                }
+                (p, vec!["lexical", "neural"])
             }
             _ => (lex, vec!["lexical"]),
         }
@@ -569,6 +593,27 @@ fn cross_validated_probs(cv: &CvInputs<'_>, opts: &TrainOptions) -> (Vec<Vec<f32
         }
     }
     (lex_p, neu_p)
+}
+
+/// The weight of the nearest-neighbour vote (0 to 0.6 by tenths) that scores
+/// best on validation data, and the blended probabilities.
+fn best_knn_weight(
+    probs: &[Vec<f32>],
+    votes: &[Vec<f32>],
+    ys: &[usize],
+    oos: Option<usize>,
+    th: Thresholds,
+) -> (f32, Vec<Vec<f32>>) {
+    let mut best = (tune_thresholds(probs, ys, oos, th).1, 0.0, probs.to_vec());
+    for step in 1..=6 {
+        let w = step as f32 / 10.0;
+        let blended: Vec<Vec<f32>> = probs.iter().zip(votes).map(|(p, v)| blend(p, v, w)).collect();
+        let score = tune_thresholds(&blended, ys, oos, th).1;
+        if score > best.0 + 1e-6 {
+            best = (score, w, blended);
+        }
+    }
+    (best.1, best.2)
 }
 
 /// The neural layer's weight in the mix (0 to 1 by tenths) that scores best on

@@ -25,6 +25,7 @@ pub mod eval;
 pub mod features;
 pub mod fuzzy;
 pub mod intent;
+pub mod knn;
 pub mod logreg;
 pub mod parse;
 pub mod slots;
