@@ -82,8 +82,7 @@ impl TelegramConfig {
     }
 }
 
-const KEYS: &[&str] =
-    &["token_env", "api_url", "mode", "state_file", "users", "allowed_chats", "poll_timeout_secs"];
+const KEYS: &[&str] = &["token_env", "api_url", "mode", "state_file", "users", "allowed_chats", "poll_timeout_secs"];
 
 impl Checker<'_> {
     /// Checks `[telegram]`; `None` when it cannot be used (the problems say why).
@@ -95,7 +94,10 @@ impl Checker<'_> {
         let mut usable = true;
         match self.string(t, p, "token_env") {
             None if !t.contains_key("token_env") => {
-                self.error(&join(p, "token_env"), "missing: name the environment variable holding the bot token".into());
+                self.error(
+                    &join(p, "token_env"),
+                    "missing: name the environment variable holding the bot token".into(),
+                );
                 usable = false;
             }
             None => usable = false,
@@ -139,7 +141,10 @@ impl Checker<'_> {
             self.telegram_users(v, &mut cfg.users);
         }
         if cfg.users.is_empty() {
-            self.warning(p, "no users mapped: every message will be refused (add users = { \"12345\" = \"alice\" })".into());
+            self.warning(
+                p,
+                "no users mapped: every message will be refused (add users = { \"12345\" = \"alice\" })".into(),
+            );
         }
         if let Some(v) = t.get("allowed_chats") {
             let at = join(p, "allowed_chats");

@@ -221,7 +221,8 @@ fn keyboard(buttons: &[Button], callbacks: &Callbacks) -> Option<InlineKeyboardM
     };
     // Short labels share rows of three; sentences (suggestions) get a row each.
     let per_row = if buttons.iter().all(|b| b.label.chars().count() <= 16) { 3 } else { 1 };
-    let rows: Vec<Vec<InlineKeyboardButton>> = buttons.chunks(per_row).map(|row| row.iter().map(make).collect()).collect();
+    let rows: Vec<Vec<InlineKeyboardButton>> =
+        buttons.chunks(per_row).map(|row| row.iter().map(make).collect()).collect();
     Some(InlineKeyboardMarkup::new(rows))
 }
 
@@ -251,8 +252,12 @@ pub fn render_within(card: &Card, callbacks: &Callbacks, limit: usize) -> Render
     }
     for block in &card.blocks {
         match block {
-            Block::Text { text } => sections.push(Section { pre: false, lines: text.lines().map(String::from).collect() }),
-            Block::Code { text } => sections.push(Section { pre: true, lines: text.lines().map(String::from).collect() }),
+            Block::Text { text } => {
+                sections.push(Section { pre: false, lines: text.lines().map(String::from).collect() })
+            }
+            Block::Code { text } => {
+                sections.push(Section { pre: true, lines: text.lines().map(String::from).collect() })
+            }
         }
     }
     let footer = card

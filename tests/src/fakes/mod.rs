@@ -10,7 +10,7 @@ pub mod grafana;
 pub mod kubernetes;
 pub mod loki;
 pub mod opnsense;
-pub mod telegram;
 mod server;
+pub mod telegram;
 
 pub use server::{Fault, FaultSwitch, Served, serve};

@@ -80,7 +80,8 @@ impl Call {
 
     /// The inline keyboard's buttons as (label, callback data).
     pub fn buttons(&self) -> Vec<(String, String)> {
-        let Some(rows) = self.params.get("reply_markup").and_then(|m| m.get("inline_keyboard")).and_then(Value::as_array)
+        let Some(rows) =
+            self.params.get("reply_markup").and_then(|m| m.get("inline_keyboard")).and_then(Value::as_array)
         else {
             return Vec::new();
         };
@@ -270,7 +271,8 @@ impl TelegramFake {
     pub fn group_message(&self, chat_id: i64, user_id: i64, name: &str, text: &str, reply_to: Option<i64>) -> i64 {
         let chat = json!({"id": chat_id, "type": "supergroup", "title": "ops"});
         let extra = reply_to.map(|id| {
-            let original = json!({"message_id": id, "date": now(), "chat": chat.clone(), "from": bot_json(), "text": "…"});
+            let original =
+                json!({"message_id": id, "date": now(), "chat": chat.clone(), "from": bot_json(), "text": "…"});
             ("reply_to_message", original)
         });
         let m = self.new_message(chat, user_json(user_id, name), text, extra);
@@ -406,7 +408,9 @@ impl TelegramFake {
                 }
                 *old = text.clone();
                 let chat_json = s.chats.get(&chat).cloned().unwrap_or_else(|| json!({"id": chat, "type": "private"}));
-                Ok(json!({"message_id": id, "date": now(), "edit_date": now(), "chat": chat_json, "from": bot_json(), "text": text}))
+                Ok(
+                    json!({"message_id": id, "date": now(), "edit_date": now(), "chat": chat_json, "from": bot_json(), "text": text}),
+                )
             }
             "sendphoto" | "senddocument" => {
                 let chat = chat_id.ok_or("Bad Request: chat_id is empty")?;
@@ -442,7 +446,9 @@ impl TelegramFake {
             }
             "answercallbackquery" => {
                 if str_of("callback_query_id").is_empty() {
-                    return Err("Bad Request: query is too old and response timeout expired or query ID is invalid".into());
+                    return Err(
+                        "Bad Request: query is too old and response timeout expired or query ID is invalid".into()
+                    );
                 }
                 Ok(json!(true))
             }

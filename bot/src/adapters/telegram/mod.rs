@@ -131,7 +131,9 @@ impl Adapter {
         match update.kind {
             UpdateKind::Message(msg) => self.message(msg).await,
             UpdateKind::CallbackQuery(q) => self.click(q).await,
-            other => tracing::debug!(id = update.id.0, kind = ?std::mem::discriminant(&other), "telegram: ignored update"),
+            other => {
+                tracing::debug!(id = update.id.0, kind = ?std::mem::discriminant(&other), "telegram: ignored update")
+            }
         }
     }
 
@@ -153,10 +155,7 @@ impl Adapter {
         let incoming = Incoming {
             private: msg.chat.is_private(),
             text: msg.text(),
-            replies_to_bot: msg
-                .reply_to_message()
-                .and_then(|m| m.from.as_ref())
-                .is_some_and(|u| u.id.0 == self.me.id),
+            replies_to_bot: msg.reply_to_message().and_then(|m| m.from.as_ref()).is_some_and(|u| u.id.0 == self.me.id),
         };
         let text = match route::route(&incoming, &self.me) {
             Route::Ignore => return,
@@ -202,7 +201,8 @@ impl Adapter {
 
     async fn run(&self, chat: ChatId, user: &str, content: Content) {
         let _typing = self.bot.send_chat_action(chat, teloxide::types::ChatAction::Typing).await;
-        let inbound = Inbound { platform: Platform::Telegram, conversation: chat.0.to_string(), user: user.into(), content };
+        let inbound =
+            Inbound { platform: Platform::Telegram, conversation: chat.0.to_string(), user: user.into(), content };
         let progress = ProgressMessage::start(self.bot.clone(), chat);
         let reply = self.core.handle_with_progress(inbound, progress.progress()).await;
         progress.finish().await;
