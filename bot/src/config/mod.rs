@@ -9,11 +9,14 @@
 //! rather than silently ignored.
 
 mod backends;
+mod telegram;
 
 pub use backends::{
     AuthConfig, BackendsConfig, CloudFoundryConfig, ElasticsearchConfig, EndpointConfig, EnvConfig, GrafanaConfig,
     KubernetesConfig, LokiConfig, OpnSenseConfig, PrometheusConfig,
 };
+
+pub use telegram::{BotToken, TelegramConfig, TelegramMode};
 
 use crate::render::console::ColorChoice;
 use std::fmt;
@@ -35,6 +38,8 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// `[environments.*]` and `[backends.*]`; empty means the demo estate.
     pub backends: BackendsConfig,
+    /// `[telegram]`, when present and usable.
+    pub telegram: Option<TelegramConfig>,
     /// Sections present but not acted on yet (`slack`, `telegram`).
     pub unsupported: Vec<String>,
 }
@@ -144,6 +149,7 @@ impl Default for Config {
             log: LogConfig { format: LogFormat::Text, filter: "warn".into() },
             console: ConsoleConfig { image_dir: None, color: ColorChoice::Auto },
             backends: BackendsConfig::default(),
+            telegram: None,
             unsupported: Vec::new(),
         }
     }
@@ -239,7 +245,8 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<P
             }
             "log" => c.log(value, &mut config.log),
             "console" => c.console(value, &mut config.console),
-            "slack" | "telegram" => {
+            "telegram" => config.telegram = c.telegram(value),
+            "slack" => {
                 c.future_section(value, key);
                 config.unsupported.push(key.clone());
             }
