@@ -2,3 +2,4 @@
 //! [`crate::core::Inbound`] and renders the [`crate::core::Reply`].
 
 pub mod console;
+pub mod slack;

@@ -9,11 +9,14 @@
 //! rather than silently ignored.
 
 mod backends;
+mod slack;
 
 pub use backends::{
     AuthConfig, BackendsConfig, CloudFoundryConfig, ElasticsearchConfig, EndpointConfig, EnvConfig, GrafanaConfig,
     KubernetesConfig, LokiConfig, OpnSenseConfig, PrometheusConfig,
 };
+
+pub use slack::{SlackConfig, SlackMode};
 
 use crate::render::console::ColorChoice;
 use std::fmt;
@@ -35,6 +38,8 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// `[environments.*]` and `[backends.*]`; empty means the demo estate.
     pub backends: BackendsConfig,
+    /// `[slack]`: the Slack adapter, when configured.
+    pub slack: Option<SlackConfig>,
     /// Sections present but not acted on yet (`slack`, `telegram`).
     pub unsupported: Vec<String>,
 }
@@ -144,6 +149,7 @@ impl Default for Config {
             log: LogConfig { format: LogFormat::Text, filter: "warn".into() },
             console: ConsoleConfig { image_dir: None, color: ColorChoice::Auto },
             backends: BackendsConfig::default(),
+            slack: None,
             unsupported: Vec::new(),
         }
     }
@@ -239,7 +245,8 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<P
             }
             "log" => c.log(value, &mut config.log),
             "console" => c.console(value, &mut config.console),
-            "slack" | "telegram" => {
+            "slack" => config.slack = c.slack(value),
+            "telegram" => {
                 c.future_section(value, key);
                 config.unsupported.push(key.clone());
             }
@@ -578,7 +585,7 @@ mod tests {
         let (_, p) = check(
             "colour = 1\n[nlu]\nmodel = \"x\"\nneural = \"yes\"\n[nlu.thresholds]\nmin_confidence = \"high\"\n\
              [demo]\nseed = -1\n[log]\nformat = \"xml\"\n\
-             [slack]\ntoken_env = \"UNSET_VAR\"\ntoken = \"xoxb-1\"\n\
+             [slack]\nbot_token_env = \"UNSET_VAR\"\ntoken = \"xoxb-1\"\n\
              [backends.prometheus]\nurl = \"prometheus:9090\"\n[backends.loki]\nurl = \"http://loki:3100\"\n\
              [telegram]\ntoken_env = \"SET_VAR\"\napi_url = \"ftp://x\"\n",
         );
@@ -593,12 +600,13 @@ mod tests {
                 "nlu.neural",
                 "nlu.thresholds.min_confidence",
                 "slack.token",
-                "slack.token_env",
+                "slack.bot_token_env",
+                "slack.signing_secret_env",
                 "telegram.api_url",
             ]
         );
         let warned: Vec<&str> = p.iter().filter(|p| p.level == Level::Warning).map(|p| p.key.as_str()).collect();
-        assert_eq!(warned, ["slack", "telegram"]);
+        assert_eq!(warned, ["telegram"]);
         assert!(p.iter().any(|p| p.message == "environment variable UNSET_VAR is not set"));
         assert!(has_errors(&p));
     }

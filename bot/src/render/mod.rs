@@ -1,5 +1,6 @@
-//! Turning cards into something a platform shows: console text, JSON.
+//! Turning cards into something a platform shows: console text, JSON, Slack Block Kit.
 
+pub mod blockkit;
 pub mod console;
 pub mod images;
 pub mod json;
