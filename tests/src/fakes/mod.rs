@@ -11,5 +11,6 @@ pub mod kubernetes;
 pub mod loki;
 pub mod opnsense;
 mod server;
+pub mod slack;
 
 pub use server::{Fault, FaultSwitch, Served, serve};

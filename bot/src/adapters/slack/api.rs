@@ -33,7 +33,7 @@ pub struct Api {
     gate: Arc<Mutex<Option<Instant>>>,
 }
 
-/// The client, pointed at `api_url` (`https://slack.com/api/` when `None`).
+/// The client, pointed at `api_url` (`https://slack.com/api` when `None`).
 pub fn client(api_url: Option<&str>) -> Result<Arc<SlackClient<Connector>>> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
@@ -43,8 +43,8 @@ pub fn client(api_url: Option<&str>) -> Result<Arc<SlackClient<Connector>>> {
         .build();
     let mut connector = SlackClientHyperConnector::with_connector(https);
     if let Some(url) = api_url {
-        let url = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
-        connector = connector.with_slack_api_url(&url);
+        // slack-morphism joins `{base}/{method}`.
+        connector = connector.with_slack_api_url(url.trim_end_matches('/'));
     }
     Ok(Arc::new(SlackClient::new(connector)))
 }
