@@ -282,3 +282,20 @@ async fn hostile_text_cannot_ping_or_link() {
     assert_eq!(r.blocks[0]["text"]["text"], "⚠️ <!here> & co", "plain_text headers are not parsed");
     assert_eq!(r.blocks[1]["text"]["text"], "&lt;@U1&gt; &lt;https://x|y&gt;");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_messages_are_updated_in_place_and_bad_tokens_fail() {
+    use pipilu::adapters::slack::api::{Api, client};
+    use pipilu::render::blockkit::Rendered;
+    let fake = SlackFake::start().await;
+    let api = Api::new(client(Some(&fake.api_url())).expect("client"), BOT_TOKEN);
+    let msg = |t: &str| Rendered { text: t.into(), blocks: Vec::new() };
+    let ts = api.post("C1", Some("1.0"), &msg("⏳ latte restarting: 0 of 2 updated")).await.expect("post");
+    api.update("C1", &ts, &msg("✅ latte restarted: 2 of 2 updated")).await.expect("update");
+    let updates = fake.messages("chat.update");
+    assert_eq!(updates.len(), 1);
+    assert_eq!((updates[0].ts.as_str(), updates[0].text.as_str()), (ts.as_str(), "✅ latte restarted: 2 of 2 updated"));
+    let bad = Api::new(client(Some(&fake.api_url())).expect("client"), "xoxb-wrong");
+    let e = bad.bot_user_id().await.expect_err("a wrong token fails");
+    assert!(e.to_string().contains("invalid_auth"), "{e}");
+}
