@@ -2,4 +2,5 @@
 //! [`crate::core::Inbound`] and renders the [`crate::core::Reply`].
 
 pub mod console;
+pub mod slack;
 pub mod telegram;

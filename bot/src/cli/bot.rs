@@ -86,9 +86,6 @@ fn adjust(mut config: Config, show: &ShowArgs) -> Config {
     if show.no_neural {
         config.nlu.neural = false;
     }
-    for section in &config.unsupported {
-        tracing::debug!("[{section}] is not supported yet; ignored");
-    }
     config
 }
 

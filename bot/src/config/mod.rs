@@ -4,11 +4,11 @@
 //! The file is read into a TOML table and walked by hand rather than through
 //! serde, so that *every* problem is reported with its key path at once
 //! (`nlu.thresholds.min_confidence: expected a number from 0 to 1, found "high"`),
-//! not just the first. Sections for features still to come (`[slack]`,
-//! `[telegram]`) are checked the same way and reported as not supported yet
-//! rather than silently ignored.
+//! not just the first. Sections are in their own modules where they are big
+//! (`backends`, `slack`, `telegram`).
 
 mod backends;
+mod slack;
 mod telegram;
 
 pub use backends::{
@@ -16,6 +16,7 @@ pub use backends::{
     KubernetesConfig, LokiConfig, OpnSenseConfig, PrometheusConfig,
 };
 
+pub use slack::{SlackConfig, SlackMode};
 pub use telegram::{BotToken, TelegramConfig, TelegramMode};
 
 use crate::render::console::ColorChoice;
@@ -38,10 +39,10 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// `[environments.*]` and `[backends.*]`; empty means the demo estate.
     pub backends: BackendsConfig,
+    /// `[slack]`: the Slack adapter, when configured.
+    pub slack: Option<SlackConfig>,
     /// `[telegram]`, when present and usable.
     pub telegram: Option<TelegramConfig>,
-    /// Sections present but not acted on yet (`slack`, `telegram`).
-    pub unsupported: Vec<String>,
 }
 
 /// `[nlu]`: where the models are and how sure the engine must be.
@@ -149,8 +150,8 @@ impl Default for Config {
             log: LogConfig { format: LogFormat::Text, filter: "warn".into() },
             console: ConsoleConfig { image_dir: None, color: ColorChoice::Auto },
             backends: BackendsConfig::default(),
+            slack: None,
             telegram: None,
-            unsupported: Vec::new(),
         }
     }
 }
@@ -245,11 +246,8 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<P
             }
             "log" => c.log(value, &mut config.log),
             "console" => c.console(value, &mut config.console),
+            "slack" => config.slack = c.slack(value),
             "telegram" => config.telegram = c.telegram(value),
-            "slack" => {
-                c.future_section(value, key);
-                config.unsupported.push(key.clone());
-            }
             "environments" => c.environments(value, &mut config.backends),
             "backends" => c.backends(value, &mut config.backends),
             other => c.error(
@@ -493,48 +491,6 @@ impl Checker<'_> {
             };
         }
     }
-
-    /// A section for a feature still to come: secrets, env vars and URLs are checked; it is then ignored.
-    fn future_section(&mut self, v: &Value, path: &str) {
-        let Some(t) = self.table(v, path) else { return };
-        self.warning(path, "not supported yet: checked, then ignored".into());
-        self.future_keys(t, path);
-    }
-
-    fn future_keys(&mut self, t: &Table, path: &str) {
-        for (key, value) in t {
-            let at = join(path, key);
-            if let Value::Table(inner) = value {
-                self.future_keys(inner, &at);
-            } else if key.ends_with("_env") {
-                match value {
-                    Value::String(name) if !is_env_name(name) => self.error(
-                        &at,
-                        format!("{name:?} is not an environment variable name (expected e.g. \"SLACK_BOT_TOKEN\")"),
-                    ),
-                    Value::String(name) if (self.env)(name).is_none_or(|v| v.is_empty()) => {
-                        self.error(&at, format!("environment variable {name} is not set"))
-                    }
-                    Value::String(_) => {}
-                    other => self.error(&at, format!("expected the name of an environment variable, {}", found(other))),
-                }
-            } else if is_secret_key(key) {
-                self.error(
-                    &at,
-                    format!("secrets are read only from environment variables: write `{key}_env = \"VAR_NAME\"`"),
-                );
-            } else if key == "url" || key.ends_with("_url") {
-                match value {
-                    Value::String(s) => {
-                        if let Some(why) = url_problem(s) {
-                            self.error(&at, format!("bad URL {s:?}: {why}"));
-                        }
-                    }
-                    other => self.error(&at, format!("expected a URL string, {}", found(other))),
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -585,7 +541,7 @@ mod tests {
         let (_, p) = check(
             "colour = 1\n[nlu]\nmodel = \"x\"\nneural = \"yes\"\n[nlu.thresholds]\nmin_confidence = \"high\"\n\
              [demo]\nseed = -1\n[log]\nformat = \"xml\"\n\
-             [slack]\ntoken_env = \"UNSET_VAR\"\ntoken = \"xoxb-1\"\n\
+             [slack]\nbot_token_env = \"UNSET_VAR\"\ntoken = \"xoxb-1\"\n\
              [backends.prometheus]\nurl = \"prometheus:9090\"\n[backends.loki]\nurl = \"http://loki:3100\"\n\
              [telegram]\ntoken_env = \"SET_VAR\"\napi_url = \"ftp://x\"\n",
         );
@@ -600,12 +556,13 @@ mod tests {
                 "nlu.neural",
                 "nlu.thresholds.min_confidence",
                 "slack.token",
-                "slack.token_env",
+                "slack.bot_token_env",
+                "slack.signing_secret_env",
                 "telegram.api_url",
             ]
         );
         let warned: Vec<&str> = p.iter().filter(|p| p.level == Level::Warning).map(|p| p.key.as_str()).collect();
-        assert_eq!(warned, ["slack", "telegram"]);
+        assert_eq!(warned, ["telegram"]);
         assert!(p.iter().any(|p| p.message == "environment variable UNSET_VAR is not set"));
         assert!(has_errors(&p));
     }

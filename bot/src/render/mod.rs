@@ -1,5 +1,6 @@
-//! Turning cards into something a platform shows: console text, JSON, Telegram HTML.
+//! Turning cards into something a platform shows: console text, JSON, Slack Block Kit, Telegram HTML.
 
+pub mod blockkit;
 pub mod console;
 pub mod images;
 pub mod json;

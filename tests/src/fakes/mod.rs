@@ -11,6 +11,7 @@ pub mod kubernetes;
 pub mod loki;
 pub mod opnsense;
 mod server;
+pub mod slack;
 pub mod telegram;
 
 pub use server::{Fault, FaultSwitch, Served, serve};
