@@ -11,4 +11,5 @@ pub mod config;
 pub mod core;
 pub mod embedded;
 pub mod render;
+pub mod serve;
 pub mod wiring;

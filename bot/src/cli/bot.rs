@@ -101,6 +101,12 @@ pub fn chat(config: Config, args: ChatArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `pipilu run`: the chat adapters, until SIGTERM.
+pub fn run(config: Config) -> Result<ExitCode> {
+    runtime()?.block_on(crate::serve::run(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `pipilu ask`: one answer; exit 0 whenever the bot answered, a decline included.
 pub fn ask(config: Config, args: AskArgs) -> Result<ExitCode> {
     let config = adjust(config, &args.show);

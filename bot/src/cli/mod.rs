@@ -28,6 +28,8 @@ enum Command {
     Chat(bot::ChatArgs),
     /// Ask one question (or press one button) and print the answer.
     Ask(bot::AskArgs),
+    /// Serve every configured chat adapter (Slack, Telegram) until SIGTERM.
+    Run,
     /// Check a configuration file and explain every problem (exit 1 if any).
     CheckConfig,
     /// Train, query and evaluate the language-understanding engine.
@@ -76,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Nlu(args) => nlu::run(args),
         Command::Chat(args) => bot::chat(config, args),
         Command::Ask(args) => bot::ask(config, args),
+        Command::Run => bot::run(config),
         Command::CheckConfig => Ok(ExitCode::SUCCESS),
     }
 }
