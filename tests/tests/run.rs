@@ -24,7 +24,7 @@ async fn run_serves_telegram_until_sigterm() {
         state.display()
     );
     std::fs::write(dir.path().join("pipilu.toml"), config).expect("write config");
-    let mut child = Command::new(pipilu_e2e::pipilu_bin())
+    let child = Command::new(pipilu_e2e::pipilu_bin())
         .args(["run", "--config", "pipilu.toml"])
         .current_dir(dir.path())
         .env("PIPILU_RUN_TG_TOKEN", TOKEN)
