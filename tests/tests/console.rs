@@ -208,8 +208,8 @@ fn check_config_names_the_broken_keys() {
     for key in [
         "nlu.modles: unknown key",
         "demo.seed: expected a whole number",
-        "slack.token: secrets",
-        "slack: not supported",
+        "slack.token: secrets are read only from environment variables",
+        "slack.bot_token_env: required",
     ] {
         assert!(stdout.contains(key), "missing {key:?} in:\n{stdout}");
     }

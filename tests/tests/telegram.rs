@@ -331,3 +331,68 @@ async fn a_wrong_token_stops_the_adapter_with_an_error() {
     let err = result.expect_err("refused");
     assert!(format!("{err:#}").contains("getMe"), "{err:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_takes_only_updates_with_the_secret_and_each_once() {
+    let fake = TelegramFake::default();
+    let served = serve(fake.router()).await;
+    let listen = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let mut cfg = config(&fake, &served, &state_file("webhook"));
+    cfg.mode = pipilu::config::TelegramMode::Webhook;
+    cfg.webhook_url = Some("https://bot.example.com/tg/hook".into());
+    cfg.secret_token = Some(pipilu::config::BotToken("s3cret_T0ken".into()));
+    cfg.listen = listen;
+    let (stop, task) = spawn(core(Arc::new(AtomicUsize::new(0))).await, cfg);
+    let calls = fake.wait_for(WAIT, |c| c.iter().any(|c| c.method == "setwebhook")).await;
+    let set = calls.iter().find(|c| c.method == "setwebhook").expect("setWebhook");
+    assert_eq!(set.str("url"), "https://bot.example.com/tg/hook");
+    assert_eq!(set.str("secret_token"), "s3cret_T0ken");
+
+    let update = serde_json::json!({
+        "update_id": 7001,
+        "message": {
+            "message_id": 1, "date": 1_764_000_000,
+            "chat": {"id": ALICE, "type": "private", "first_name": "alice"},
+            "from": {"id": ALICE, "is_bot": false, "first_name": "alice"},
+            "text": "is latte ok?"
+        }
+    });
+    let http = reqwest::Client::new();
+    let url = format!("http://{listen}/tg/hook");
+    let post = |secret: Option<&'static str>| {
+        let mut req = http.post(&url).json(&update);
+        if let Some(s) = secret {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", s);
+        }
+        req.send()
+    };
+    // The server may take a moment to bind after setWebhook.
+    let mut answer = None;
+    for _ in 0..50 {
+        if let Ok(r) = post(None).await {
+            answer = Some(r.status());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer, Some(reqwest::StatusCode::UNAUTHORIZED), "no secret: refused");
+    let wrong = post(Some("guess")).await.expect("post").status();
+    assert_eq!(wrong, reqwest::StatusCode::UNAUTHORIZED);
+    assert!(fake.calls_of("sendmessage").is_empty(), "nothing ran without the secret");
+
+    assert_eq!(post(Some("s3cret_T0ken")).await.expect("post").status(), reqwest::StatusCode::OK);
+    let sent = fake.wait_for(WAIT, |c| c.iter().any(|c| c.method == "sendmessage")).await;
+    let card = sent.iter().find(|c| c.method == "sendmessage").expect("card");
+    assert!(card.text().contains("latte"), "{}", card.text());
+    // Redelivered (Telegram retries slow answers): acknowledged, not run again.
+    assert_eq!(post(Some("s3cret_T0ken")).await.expect("post").status(), reqwest::StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.calls_of("sendmessage").len(), 1);
+
+    let _ = stop.send(true);
+    let done = tokio::time::timeout(WAIT, task).await.expect("stops on shutdown").expect("task");
+    assert!(done.is_ok(), "{done:?}");
+}

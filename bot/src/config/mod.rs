@@ -354,7 +354,12 @@ impl Checker<'_> {
 
     fn unknown_keys(&mut self, t: &Table, path: &str, known: &[&str]) {
         for key in t.keys().filter(|k| !known.contains(&k.as_str())) {
-            self.error(&join(path, key), format!("unknown key (known in [{path}]: {})", known.join(", ")));
+            let message = if is_secret_key(key) {
+                format!("secrets are read only from environment variables: write `{key}_env = \"VAR_NAME\"`")
+            } else {
+                format!("unknown key (known in [{path}]: {})", known.join(", "))
+            };
+            self.error(&join(path, key), message);
         }
     }
 

@@ -18,7 +18,7 @@ pub enum TelegramMode {
     /// `getUpdates` long polling: works behind NAT, no public URL needed.
     #[default]
     Polling,
-    /// Telegram posts updates to a public URL (not served yet: reported at start).
+    /// Telegram posts updates to `webhook_url`, which reaches pipilu at `listen`.
     Webhook,
 }
 
@@ -51,6 +51,12 @@ pub struct TelegramConfig {
     pub allowed_chats: Vec<i64>,
     /// How long one `getUpdates` waits for news.
     pub poll_timeout_secs: u32,
+    /// Webhook mode: the public HTTPS URL Telegram posts to (registered with `setWebhook`).
+    pub webhook_url: Option<String>,
+    /// Webhook mode: where pipilu listens for those posts (behind the proxy that serves `webhook_url`).
+    pub listen: std::net::SocketAddr,
+    /// Webhook mode: the secret Telegram echoes in `X-Telegram-Bot-Api-Secret-Token`.
+    pub secret_token: Option<BotToken>,
 }
 
 impl TelegramConfig {
@@ -65,6 +71,9 @@ impl TelegramConfig {
             users: BTreeMap::new(),
             allowed_chats: Vec::new(),
             poll_timeout_secs: 25,
+            webhook_url: None,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8443)),
+            secret_token: None,
         }
     }
 
@@ -82,7 +91,18 @@ impl TelegramConfig {
     }
 }
 
-const KEYS: &[&str] = &["token_env", "api_url", "mode", "state_file", "users", "allowed_chats", "poll_timeout_secs"];
+const KEYS: &[&str] = &[
+    "token_env",
+    "api_url",
+    "mode",
+    "state_file",
+    "users",
+    "allowed_chats",
+    "poll_timeout_secs",
+    "webhook_url",
+    "listen",
+    "secret_token_env",
+];
 
 impl Checker<'_> {
     /// Checks `[telegram]`; `None` when it cannot be used (the problems say why).
@@ -130,6 +150,45 @@ impl Checker<'_> {
         }
         if let Some(m) = self.one_of(t, p, "mode", &["polling", "webhook"]) {
             cfg.mode = if m == "webhook" { TelegramMode::Webhook } else { TelegramMode::Polling };
+        }
+        if let Some(url) = self.string(t, p, "webhook_url") {
+            match url_problem(&url) {
+                Some(why) => self.error(&join(p, "webhook_url"), format!("bad URL {url:?}: {why}")),
+                None if !url.starts_with("https://") => {
+                    self.error(&join(p, "webhook_url"), "Telegram posts only to https:// URLs".into())
+                }
+                None => cfg.webhook_url = Some(url),
+            }
+        }
+        if let Some(l) = self.string(t, p, "listen") {
+            match l.parse() {
+                Ok(addr) => cfg.listen = addr,
+                Err(_) => {
+                    self.error(&join(p, "listen"), format!("expected host:port such as 127.0.0.1:8443, found {l:?}"))
+                }
+            }
+        }
+        if let Some(name) = self.string(t, p, "secret_token_env") {
+            match (self.env)(&name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+                Some(v) if v.len() <= 256 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') => {
+                    cfg.secret_token = Some(BotToken(v))
+                }
+                Some(_) => self.error(
+                    &join(p, "secret_token_env"),
+                    format!("the value of {name} must be 1-256 characters of A-Z, a-z, 0-9, _ and -"),
+                ),
+                None => self.error(&join(p, "secret_token_env"), format!("environment variable {name} is not set")),
+            }
+        }
+        if cfg.mode == TelegramMode::Webhook {
+            for (key, missing) in
+                [("webhook_url", cfg.webhook_url.is_none()), ("secret_token_env", cfg.secret_token.is_none())]
+            {
+                if missing && !t.contains_key(key) {
+                    self.error(&join(p, key), "missing: webhook mode needs it".into());
+                }
+            }
+            usable &= cfg.webhook_url.is_some() && cfg.secret_token.is_some();
         }
         if let Some(s) = self.string(t, p, "state_file") {
             cfg.state_file = Some(PathBuf::from(s));

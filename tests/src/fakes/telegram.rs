@@ -453,6 +453,20 @@ impl TelegramFake {
                 Ok(json!(true))
             }
             "sendchataction" => Ok(json!(true)),
+            "setwebhook" => {
+                let url = str_of("url");
+                if !url.starts_with("https://") {
+                    return Err("Bad Request: bad webhook: An HTTPS URL must be provided for webhook".into());
+                }
+                let secret = str_of("secret_token");
+                if !secret.is_empty()
+                    && (secret.len() > 256
+                        || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+                {
+                    return Err("Bad Request: secret token contains unallowed characters".into());
+                }
+                Ok(json!(true))
+            }
             other => Err(format!("Not Found: method {other} is not faked")),
         }
     }

@@ -1,5 +1,6 @@
-//! The Telegram adapter: long polling of the Bot API (`getUpdates`), one update at
-//! a time, in order, with the last handled update id kept in a state file.
+//! The Telegram adapter: long polling of the Bot API (`getUpdates`) or a webhook
+//! ([`webhook`]), one update at a time, in order, with the last handled update id
+//! kept in a state file.
 //!
 //! - Private chats: every message. Groups: messages that mention the bot or reply
 //!   to it (see [`route`]); `allowed_chats`, when set, limits the groups.
@@ -17,6 +18,7 @@
 pub mod offset;
 pub mod route;
 pub mod send;
+mod webhook;
 
 use crate::config::{TelegramConfig, TelegramMode};
 use crate::core::{Content, Core, Inbound, Platform};
@@ -54,13 +56,10 @@ pub fn client(cfg: &TelegramConfig) -> Result<Bot> {
     Ok(bot)
 }
 
-/// Serves Telegram until `shutdown` turns true (or its sender is dropped). Fails at
-/// start when the token is refused or webhook mode is asked for; later network errors
-/// are retried with a growing pause.
+/// Serves Telegram until `shutdown` turns true (or its sender is dropped), by long
+/// polling or, in webhook mode, by serving the webhook. Fails at start when the token
+/// is refused; later network errors are retried with a growing pause.
 pub async fn serve(core: Arc<Core>, cfg: TelegramConfig, mut shutdown: watch::Receiver<bool>) -> Result<()> {
-    if cfg.mode == TelegramMode::Webhook {
-        bail!("telegram: webhook mode is not available yet; use mode = \"polling\"");
-    }
     let bot = client(&cfg)?;
     let me = bot.get_me().await.context("telegram: getMe failed (is the token right?)")?;
     let me = Me { id: me.user.id.0, username: me.user.username.clone().unwrap_or_default().to_ascii_lowercase() };
@@ -71,6 +70,9 @@ pub async fn serve(core: Arc<Core>, cfg: TelegramConfig, mut shutdown: watch::Re
     let mut last = state.load();
     tracing::info!(bot = %me.username, offset = ?last, "telegram: polling");
     let adapter = Adapter { bot, core, cfg, me, callbacks: Callbacks::default() };
+    if adapter.cfg.mode == TelegramMode::Webhook {
+        return webhook::serve(adapter, state, last, shutdown).await;
+    }
     let mut pause = Duration::from_secs(1);
     loop {
         if *shutdown.borrow() {
