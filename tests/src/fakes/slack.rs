@@ -19,7 +19,7 @@ use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 /// The bot token the fake accepts for Web API calls.
 pub const BOT_TOKEN: &str = "xoxb-fake-bot";
@@ -84,6 +84,8 @@ pub struct SlackState {
     /// WebSocket connections made.
     pub connections: usize,
     sockets: Vec<mpsc::UnboundedSender<String>>,
+    /// Woken (`notify_waiters`) each time a message is recorded.
+    recorded: Arc<Notify>,
 }
 
 /// The fake, served.
@@ -124,6 +126,12 @@ impl SlackFake {
     /// Locks the state.
     pub fn state(&self) -> MutexGuard<'_, SlackState> {
         lock(&self.state)
+    }
+
+    /// Notified each time a message is posted, posted ephemerally or updated, so a
+    /// waiter can sleep until the next one instead of polling.
+    pub fn recorded(&self) -> Arc<Notify> {
+        self.state().recorded.clone()
     }
 
     /// Messages of one method.
@@ -258,6 +266,7 @@ async fn api(
                 text: text.clone(),
                 blocks,
             });
+            s.recorded.notify_waiters();
             if method == "chat.postEphemeral" {
                 ok(json!({"message_ts": ts}))
             } else {
@@ -278,6 +287,7 @@ async fn api(
                 text: text.clone(),
                 blocks,
             });
+            s.recorded.notify_waiters();
             ok(json!({"channel": channel, "ts": ts, "text": text, "message": {"text": text}}))
         }
         "files.getUploadURLExternal" => {

@@ -118,6 +118,8 @@ struct St {
 pub struct TelegramFake {
     state: Arc<Mutex<St>>,
     news: Arc<Notify>,
+    /// Woken (`notify_waiters`) each time a call of the bot is recorded.
+    recorded: Arc<Notify>,
 }
 
 fn now() -> i64 {
@@ -213,6 +215,7 @@ impl TelegramFake {
                 polls: 0,
             })),
             news: Arc::new(Notify::new()),
+            recorded: Arc::new(Notify::new()),
         }
     }
 
@@ -302,6 +305,17 @@ impl TelegramFake {
         self.lock().calls.clone()
     }
 
+    /// Notified each time a call of the bot is recorded (see [`TelegramFake::calls`]),
+    /// so a waiter can sleep until the next one instead of polling.
+    pub fn recorded(&self) -> Arc<Notify> {
+        self.recorded.clone()
+    }
+
+    /// The calls made after the first `from` (cheaper than [`TelegramFake::calls`] when many were made).
+    pub fn calls_since(&self, from: usize) -> Vec<Call> {
+        self.lock().calls.get(from..).map(<[Call]>::to_vec).unwrap_or_default()
+    }
+
     /// Calls of one method (lower-case name).
     pub fn calls_of(&self, method: &str) -> Vec<Call> {
         self.calls().into_iter().filter(|c| c.method == method).collect()
@@ -356,6 +370,7 @@ impl TelegramFake {
         let message_id = result.as_ref().ok().and_then(|r| r.get("message_id")).and_then(Value::as_i64);
         let error = result.as_ref().err().cloned();
         self.lock().calls.push(Call { method: method.to_string(), params, files, error, message_id });
+        self.recorded.notify_waiters();
     }
 
     /// Answers one method call (after the token and body were read).
