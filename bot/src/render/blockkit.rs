@@ -129,31 +129,7 @@ fn code_section(text: &str) -> Value {
 
 /// The table as aligned monospace text.
 fn table_text(t: &Table) -> String {
-    let cols = t.header.len().max(t.rows.iter().map(Vec::len).max().unwrap_or(0));
-    let mut widths = vec![0usize; cols];
-    for row in std::iter::once(&t.header).chain(&t.rows) {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| -> String {
-        let mut s = String::new();
-        for (i, w) in widths.iter().enumerate() {
-            let cell = cells.get(i).map_or("", String::as_str);
-            s.push_str(cell);
-            if i + 1 < cols {
-                s.push_str(&" ".repeat(w.saturating_sub(cell.chars().count()) + 2));
-            }
-        }
-        s.trim_end().to_string()
-    };
-    let mut out = Vec::new();
-    if !t.header.is_empty() {
-        out.push(line(&t.header));
-        out.push(line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>()));
-    }
-    out.extend(t.rows.iter().map(|r| line(r)));
-    out.join("\n")
+    super::table::aligned_lines(&t.header, &t.rows, '-').join("\n")
 }
 
 fn button(b: &Button, action_id: String) -> Value {

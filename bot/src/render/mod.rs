@@ -4,6 +4,7 @@ pub mod blockkit;
 pub mod console;
 pub mod images;
 pub mod json;
+pub mod table;
 pub mod telegram;
 
 pub use console::{ButtonHints, Console};

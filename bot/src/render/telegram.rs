@@ -72,31 +72,7 @@ fn table_lines(t: &Table) -> Vec<String> {
     let clean = |s: &str| clip(s, MAX_LINE);
     let header: Vec<String> = t.header.iter().map(|h| clean(h)).collect();
     let rows: Vec<Vec<String>> = t.rows.iter().map(|r| r.iter().map(|c| clean(c)).collect()).collect();
-    let cols = header.len().max(rows.iter().map(Vec::len).max().unwrap_or(0));
-    let mut widths = vec![0usize; cols];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| -> String {
-        let mut s = String::new();
-        for (i, w) in widths.iter().enumerate() {
-            let cell = cells.get(i).map_or("", String::as_str);
-            s.push_str(cell);
-            if i + 1 < cols {
-                s.push_str(&" ".repeat(w.saturating_sub(cell.chars().count()) + 2));
-            }
-        }
-        s.trim_end().to_string()
-    };
-    let mut out = Vec::new();
-    if !header.is_empty() {
-        out.push(line(&header));
-        out.push(line(&widths.iter().map(|w| "─".repeat(*w)).collect::<Vec<_>>()));
-    }
-    out.extend(rows.iter().map(|r| line(r)));
-    out
+    super::table::aligned_lines(&header, &rows, '─')
 }
 
 /// A photo to send with the card.
