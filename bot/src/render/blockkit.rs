@@ -6,8 +6,9 @@
 //! cannot mention `@channel` or forge links, and every piece is cut to Slack's
 //! limits so a long log never makes `chat.postMessage` fail with `invalid_blocks`.
 
+use super::status_emoji;
 use serde_json::{Value, json};
-use skills::{Block, Button, ButtonStyle, Card, Status, Table};
+use skills::{Block, Button, ButtonStyle, Card, Table};
 use std::collections::HashMap;
 
 /// Longest header text.
@@ -71,16 +72,6 @@ pub fn cut(s: &str, max: usize) -> String {
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
-}
-
-/// The status as an emoji.
-pub fn status_emoji(status: Status) -> &'static str {
-    match status {
-        Status::Ok => "✅",
-        Status::Warning => "⚠️",
-        Status::Critical => "🔴",
-        Status::Unknown => "❔",
-    }
 }
 
 /// Splits the `#N` suffix that keeps repeated action names unique in one message.
@@ -232,6 +223,7 @@ pub fn fallback(card: &Card) -> String {
 mod tests {
     use super::*;
     use skills::Image;
+    use skills::Status;
 
     fn card() -> Card {
         Card::new("latte is healthy", Status::Ok)

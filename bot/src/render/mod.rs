@@ -9,3 +9,15 @@ pub mod telegram;
 
 pub use console::{ButtonHints, Console};
 pub use images::ImageStore;
+
+use skills::Status;
+
+/// A card's status as the emoji the chat renderers (Slack, Telegram) put before its title.
+pub fn status_emoji(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "✅",
+        Status::Warning => "⚠️",
+        Status::Critical => "🔴",
+        Status::Unknown => "❔",
+    }
+}

@@ -6,8 +6,8 @@
 //! text is cut between lines (a single huge line inside it) and before escaping, so
 //! a cut never splits a tag or an entity.
 
-use crate::render::{ButtonHints, Console, ImageStore};
-use skills::{Block, Button, ButtonStyle, Card, Status, Table};
+use crate::render::{ButtonHints, Console, ImageStore, status_emoji};
+use skills::{Block, Button, ButtonStyle, Card, Table};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
@@ -51,15 +51,6 @@ fn clip(s: &str, max: usize) -> String {
     let mut cut: String = one.chars().take(max.saturating_sub(1)).collect();
     cut.push('…');
     cut
-}
-
-fn status_emoji(s: Status) -> &'static str {
-    match s {
-        Status::Ok => "✅",
-        Status::Warning => "⚠️",
-        Status::Critical => "🔴",
-        Status::Unknown => "❔",
-    }
 }
 
 /// A run of lines shown together: plain, or inside `<pre>`. Lines are raw (escaped when written).
@@ -315,6 +306,7 @@ pub fn render_within(card: &Card, callbacks: &Callbacks, limit: usize) -> Render
 mod tests {
     use super::*;
     use skills::Image;
+    use skills::Status;
 
     fn health() -> Card {
         Card::new("latte is <b>healthy</b> & fine", Status::Ok)
