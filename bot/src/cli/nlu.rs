@@ -319,7 +319,10 @@ fn evaluate(
         let cache = match encoder(args, json)? {
             Some(e) if !no_cache => {
                 let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-                let file = home.join(".cache/pipilu/embeddings").join(format!("{}.bin", c.name));
+                let file = home
+                    .join(".cache/pipilu/embeddings")
+                    .join(nlu::encoder::Encoder::VECTORS_ID)
+                    .join(format!("{}.bin", c.name));
                 Some(Arc::new(CachedEncoder::new(e, &file)))
             }
             other => other.map(|e| Arc::new(CachedEncoder::new(e, Path::new("")))),
