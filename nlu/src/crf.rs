@@ -60,12 +60,30 @@ fn bio_mask(labels: &[String]) -> Vec<bool> {
     allowed
 }
 
+#[derive(Default)]
 struct Workspace {
     exp_t: Vec<f64>,
+    /// `exp_t` transposed (without the start row), for the backward pass.
+    exp_tt: Vec<f64>,
+    /// One row of `exp_u * beta / scale`, for the transition gradient.
+    w: Vec<f64>,
+    /// 1 where a transition is allowed, 0 where BIO forbids it.
+    mask: Vec<f64>,
+    unary: Vec<f32>,
     exp_u: Vec<f64>,
     alpha: Vec<f64>,
     beta: Vec<f64>,
     scale: Vec<f64>,
+}
+
+impl Workspace {
+    fn new(l: usize, allowed: &[bool]) -> Self {
+        Workspace {
+            w: vec![0.0; l],
+            mask: allowed.iter().map(|&ok| f64::from(u8::from(ok))).collect(),
+            ..Workspace::default()
+        }
+    }
 }
 
 impl Crf {
@@ -85,7 +103,7 @@ impl Crf {
         let mut g2t = vec![1e-8f64; (l + 1) * l];
         let mut order: Vec<usize> = (0..xs.len()).collect();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(params.seed);
-        let mut ws = Workspace { exp_t: vec![], exp_u: vec![], alpha: vec![], beta: vec![], scale: vec![] };
+        let mut ws = Workspace::new(l, &m.allowed);
         let mut gt = vec![0.0f64; (l + 1) * l];
         let mut gk: Vec<(usize, f64)> = Vec::with_capacity(l);
         let lr = params.learning_rate;
@@ -93,7 +111,7 @@ impl Crf {
             order.shuffle(&mut rng);
             for &i in &order {
                 let (x, y) = (&xs[i], &ys[i]);
-                if x.is_empty() || x.len() != y.len() {
+                if x.is_empty() || x.len() != y.len() || y.iter().any(|&k| k >= l) {
                     continue;
                 }
                 m.forward_backward(x, &mut ws);
@@ -122,38 +140,41 @@ impl Crf {
                         }
                     }
                 }
-                // Transition gradients.
+                // Transition gradients: the pair marginal of (a, b) at t is
+                // alpha[t-1][a] * exp_t[a][b] * exp_u[t][b] * beta[t][b] / scale[t];
+                // the sum over t of the outer products is taken first, the
+                // transition factor applied once at the end.
                 gt.iter_mut().for_each(|g| *g = 0.0);
-                for k in 0..l {
-                    gt[l * l + k] += ws.alpha[k] * ws.beta[k];
-                }
-                gt[l * l + y[0]] -= 1.0;
                 for t in 1..n {
-                    for a in 0..l {
-                        let al = ws.alpha[(t - 1) * l + a];
+                    let s = ws.scale[t];
+                    for (w, (u, b)) in ws.w.iter_mut().zip(ws.exp_u[t * l..(t + 1) * l].iter().zip(&ws.beta[t * l..])) {
+                        *w = u * b / s;
+                    }
+                    for (a, &al) in ws.alpha[(t - 1) * l..t * l].iter().enumerate() {
                         if al == 0.0 {
                             continue;
                         }
-                        for b in 0..l {
-                            let e = ws.exp_t[a * l + b];
-                            if e == 0.0 {
-                                continue;
-                            }
-                            gt[a * l + b] += al * e * ws.exp_u[t * l + b] * ws.beta[t * l + b] / ws.scale[t];
+                        for (g, w) in gt[a * l..(a + 1) * l].iter_mut().zip(&ws.w) {
+                            *g += al * w;
                         }
                     }
+                }
+                for (g, e) in gt[..l * l].iter_mut().zip(&ws.exp_t) {
+                    *g *= e;
+                }
+                for t in 1..n {
                     gt[y[t - 1] * l + y[t]] -= 1.0;
                 }
-                for (idx, g) in gt.iter().enumerate() {
-                    if !m.allowed[idx] {
-                        continue;
-                    }
-                    let g = g + f64::from(params.l2 * m.trans[idx]);
-                    if g == 0.0 {
-                        continue;
-                    }
-                    g2t[idx] += g * g;
-                    m.trans[idx] -= (lr * g / g2t[idx].sqrt()) as f32;
+                for k in 0..l {
+                    gt[l * l + k] = ws.alpha[k] * ws.beta[k];
+                }
+                gt[l * l + y[0]] -= 1.0;
+                // Branch-free over all entries so that it vectorises: a forbidden
+                // transition's gradient is masked to zero and its weight stays 0.
+                for (((w, g2), g), ok) in m.trans.iter_mut().zip(g2t.iter_mut()).zip(&gt).zip(&ws.mask) {
+                    let g = (g + f64::from(params.l2 * *w)) * ok;
+                    *g2 += g * g;
+                    *w -= (lr * g / g2.sqrt()) as f32;
                 }
             }
             on_epoch(epoch + 1);
@@ -166,37 +187,53 @@ impl Crf {
         &self.labels
     }
 
-    fn unary(&self, x: &[TokenAttrs], out: &mut Vec<f64>) {
+    /// State scores of each position, `x.len() x labels`, summed in f32 like the weights.
+    fn unary(&self, x: &[TokenAttrs], out: &mut Vec<f32>) {
         let l = self.labels.len();
         out.clear();
         out.resize(x.len() * l, 0.0);
-        for (t, attrs) in x.iter().enumerate() {
-            let row = &mut out[t * l..(t + 1) * l];
+        if l == 0 {
+            return;
+        }
+        for (row, attrs) in out.chunks_exact_mut(l).zip(x) {
             for &(a, v) in attrs {
                 let a = a as usize;
                 if a >= self.attrs {
                     continue;
                 }
-                let w = &self.state[a * l..(a + 1) * l];
-                for (o, w) in row.iter_mut().zip(w) {
-                    *o += f64::from(*w) * f64::from(v);
+                for (o, w) in row.iter_mut().zip(&self.state[a * l..(a + 1) * l]) {
+                    *o += w * v;
                 }
             }
         }
     }
 
     /// Scaled forward-backward: after it, `alpha[t]*beta[t]` are the marginals.
+    ///
+    /// Both recursions run as row updates (`acc += p * row`) over contiguous
+    /// rows of the transition matrix and its transpose, so they vectorise and
+    /// carry no chain of dependent additions.
     fn forward_backward(&self, x: &[TokenAttrs], ws: &mut Workspace) {
         let l = self.labels.len();
         let n = x.len();
+        if n == 0 || l == 0 {
+            return;
+        }
         ws.exp_t.clear();
         ws.exp_t
-            .extend(self.trans.iter().zip(&self.allowed).map(|(w, ok)| if *ok { f64::from(*w).exp() } else { 0.0 }));
-        self.unary(x, &mut ws.exp_u);
-        for t in 0..n {
-            let row = &mut ws.exp_u[t * l..(t + 1) * l];
-            let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            row.iter_mut().for_each(|u| *u = (*u - max).exp());
+            .extend(self.trans.iter().zip(&ws.mask).map(|(w, ok)| if *ok > 0.0 { f64::from(*w).exp() } else { 0.0 }));
+        ws.exp_tt.clear();
+        ws.exp_tt.resize(l * l, 0.0);
+        for a in 0..l {
+            for b in 0..l {
+                ws.exp_tt[b * l + a] = ws.exp_t[a * l + b];
+            }
+        }
+        self.unary(x, &mut ws.unary);
+        ws.exp_u.clear();
+        for row in ws.unary.chunks_exact(l) {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            ws.exp_u.extend(row.iter().map(|&u| f64::from(u - max).exp()));
         }
         ws.alpha.clear();
         ws.alpha.resize(n * l, 0.0);
@@ -209,28 +246,36 @@ impl Crf {
         }
         normalise(&mut ws.alpha[0..l], &mut ws.scale[0]);
         for t in 1..n {
-            for b in 0..l {
-                let mut s = 0.0;
-                for a in 0..l {
-                    s += ws.alpha[(t - 1) * l + a] * ws.exp_t[a * l + b];
+            let (done, rest) = ws.alpha.split_at_mut(t * l);
+            let prev = &done[(t - 1) * l..];
+            let cur = &mut rest[..l];
+            for (a, &p) in prev.iter().enumerate() {
+                if p == 0.0 {
+                    continue;
                 }
-                ws.alpha[t * l + b] = s * ws.exp_u[t * l + b];
+                for (c, e) in cur.iter_mut().zip(&ws.exp_t[a * l..(a + 1) * l]) {
+                    *c += p * e;
+                }
             }
-            let (head, tail) = ws.scale.split_at_mut(t);
-            let _ = head;
-            normalise(&mut ws.alpha[t * l..(t + 1) * l], &mut tail[0]);
+            for (c, u) in cur.iter_mut().zip(&ws.exp_u[t * l..(t + 1) * l]) {
+                *c *= u;
+            }
+            normalise(cur, &mut ws.scale[t]);
         }
-        for k in 0..l {
-            ws.beta[(n - 1) * l + k] = 1.0;
-        }
+        ws.beta[(n - 1) * l..].fill(1.0);
         for t in (0..n.saturating_sub(1)).rev() {
-            for a in 0..l {
-                let mut s = 0.0;
-                for b in 0..l {
-                    s += ws.exp_t[a * l + b] * ws.exp_u[(t + 1) * l + b] * ws.beta[(t + 1) * l + b];
+            let (cur, next) = ws.beta.split_at_mut((t + 1) * l);
+            let cur = &mut cur[t * l..];
+            let next = &next[..l];
+            let u = &ws.exp_u[(t + 1) * l..(t + 2) * l];
+            for b in 0..l {
+                let (ub, nb) = (u[b], next[b]);
+                for (c, e) in cur.iter_mut().zip(&ws.exp_tt[b * l..(b + 1) * l]) {
+                    *c += e * ub * nb;
                 }
-                ws.beta[t * l + a] = s / ws.scale[t + 1];
             }
+            let s = ws.scale[t + 1];
+            cur.iter_mut().for_each(|c| *c /= s);
         }
     }
 
@@ -250,7 +295,7 @@ impl Crf {
         let mut score = vec![neg; n * l];
         let mut back = vec![0usize; n * l];
         for k in 0..l {
-            score[k] = tr(l, k) + u[k];
+            score[k] = tr(l, k) + f64::from(u[k]);
         }
         for t in 1..n {
             for b in 0..l {
@@ -261,7 +306,7 @@ impl Crf {
                         best = (s, a);
                     }
                 }
-                score[t * l + b] = best.0 + u[t * l + b];
+                score[t * l + b] = best.0 + f64::from(u[t * l + b]);
                 back[t * l + b] = best.1;
             }
         }
@@ -314,7 +359,7 @@ mod tests {
             CrfParams::default(),
             &mut |_| {},
         );
-        let mut ws = Workspace { exp_t: vec![], exp_u: vec![], alpha: vec![], beta: vec![], scale: vec![] };
+        let mut ws = Workspace::new(3, &m.allowed);
         let x = vec![vec![(0, 1.0)], vec![(1, 1.0)], vec![(0, 1.0)]];
         m.forward_backward(&x, &mut ws);
         for t in 0..3 {
