@@ -7,6 +7,7 @@
 //! with Viterbi, and enforces BIO constraints (`I-x` only after `B-x`/`I-x`) in
 //! both, so it never emits a span that starts inside.
 
+use crate::fastexp;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -60,27 +61,33 @@ fn bio_mask(labels: &[String]) -> Vec<bool> {
     allowed
 }
 
+/// Buffers of forward-backward, reused across sentences.
+///
+/// Single precision: the weights are f32, scaled forward-backward keeps every
+/// value within a few orders of magnitude of 1, and four lanes a step halve the
+/// time of the recursions. The AdaGrad updates stay in f64.
 #[derive(Default)]
 struct Workspace {
-    exp_t: Vec<f64>,
+    exp_t: Vec<f32>,
     /// `exp_t` transposed (without the start row), for the backward pass.
-    exp_tt: Vec<f64>,
+    exp_tt: Vec<f32>,
     /// One row of `exp_u * beta / scale`, for the transition gradient.
-    w: Vec<f64>,
+    w: Vec<f32>,
     /// 1 where a transition is allowed, 0 where BIO forbids it.
-    mask: Vec<f64>,
+    mask: Vec<f32>,
     unary: Vec<f32>,
-    exp_u: Vec<f64>,
-    alpha: Vec<f64>,
-    beta: Vec<f64>,
-    scale: Vec<f64>,
+    exp_u: Vec<f32>,
+    alpha: Vec<f32>,
+    beta: Vec<f32>,
+    scale: Vec<f32>,
 }
 
 impl Workspace {
     fn new(l: usize, allowed: &[bool]) -> Self {
         Workspace {
             w: vec![0.0; l],
-            mask: allowed.iter().map(|&ok| f64::from(u8::from(ok))).collect(),
+            mask: allowed.iter().map(|&ok| f32::from(u8::from(ok))).collect(),
+            exp_tt: vec![0.0; l * l],
             ..Workspace::default()
         }
     }
@@ -104,7 +111,7 @@ impl Crf {
         let mut order: Vec<usize> = (0..xs.len()).collect();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(params.seed);
         let mut ws = Workspace::new(l, &m.allowed);
-        let mut gt = vec![0.0f64; (l + 1) * l];
+        let mut gt = vec![0.0f32; (l + 1) * l];
         let mut gk: Vec<(usize, f64)> = Vec::with_capacity(l);
         let lr = params.learning_rate;
         for epoch in 0..params.epochs {
@@ -121,7 +128,7 @@ impl Crf {
                 for t in 0..n {
                     gk.clear();
                     for k in 0..l {
-                        let p = ws.alpha[t * l + k] * ws.beta[t * l + k];
+                        let p = f64::from(ws.alpha[t * l + k] * ws.beta[t * l + k]);
                         let g = p - if y[t] == k { 1.0 } else { 0.0 };
                         if g.abs() > 1e-4 {
                             gk.push((k, g));
@@ -172,7 +179,7 @@ impl Crf {
                 // Branch-free over all entries so that it vectorises: a forbidden
                 // transition's gradient is masked to zero and its weight stays 0.
                 for (((w, g2), g), ok) in m.trans.iter_mut().zip(g2t.iter_mut()).zip(&gt).zip(&ws.mask) {
-                    let g = (g + f64::from(params.l2 * *w)) * ok;
+                    let g = (f64::from(*g) + f64::from(params.l2 * *w)) * f64::from(*ok);
                     *g2 += g * g;
                     *w -= (lr * g / g2.sqrt()) as f32;
                 }
@@ -220,10 +227,7 @@ impl Crf {
             return;
         }
         ws.exp_t.clear();
-        ws.exp_t
-            .extend(self.trans.iter().zip(&ws.mask).map(|(w, ok)| if *ok > 0.0 { f64::from(*w).exp() } else { 0.0 }));
-        ws.exp_tt.clear();
-        ws.exp_tt.resize(l * l, 0.0);
+        ws.exp_t.extend(self.trans.iter().zip(&ws.mask).map(|(w, ok)| fastexp::exp(*w) * ok));
         for a in 0..l {
             for b in 0..l {
                 ws.exp_tt[b * l + a] = ws.exp_t[a * l + b];
@@ -233,7 +237,7 @@ impl Crf {
         ws.exp_u.clear();
         for row in ws.unary.chunks_exact(l) {
             let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            ws.exp_u.extend(row.iter().map(|&u| f64::from(u - max).exp()));
+            ws.exp_u.extend(row.iter().map(|&u| fastexp::exp(u - max)));
         }
         ws.alpha.clear();
         ws.alpha.resize(n * l, 0.0);
@@ -320,8 +324,8 @@ impl Crf {
     }
 }
 
-fn normalise(row: &mut [f64], scale: &mut f64) {
-    let s: f64 = row.iter().sum();
+fn normalise(row: &mut [f32], scale: &mut f32) {
+    let s: f32 = row.iter().sum();
     let s = if s > 0.0 && s.is_finite() { s } else { 1.0 };
     row.iter_mut().for_each(|v| *v /= s);
     *scale = s;
@@ -363,8 +367,8 @@ mod tests {
         let x = vec![vec![(0, 1.0)], vec![(1, 1.0)], vec![(0, 1.0)]];
         m.forward_backward(&x, &mut ws);
         for t in 0..3 {
-            let s: f64 = (0..3).map(|k| ws.alpha[t * 3 + k] * ws.beta[t * 3 + k]).sum();
-            assert!((s - 1.0).abs() < 1e-9, "position {t}: {s}");
+            let s: f32 = (0..3).map(|k| ws.alpha[t * 3 + k] * ws.beta[t * 3 + k]).sum();
+            assert!((s - 1.0).abs() < 1e-5, "position {t}: {s}");
         }
     }
 }
