@@ -105,15 +105,22 @@ impl Crf {
     ) -> Self {
         let l = labels.len();
         let allowed = bio_mask(&labels);
-        let mut m = Crf { labels, attrs, state: vec![0.0; attrs * l], trans: vec![0.0; (l + 1) * l], allowed };
-        let mut g2s = vec![1e-8f64; attrs * l];
-        let mut g2t = vec![1e-8f64; (l + 1) * l];
+        let mut m = Crf { labels, attrs, state: Vec::new(), trans: vec![0.0; (l + 1) * l], allowed };
+        // Training layout: each attribute's label weights, then their AdaGrad sums,
+        // so that an update finds both in the cache lines the scores just read.
+        let stride = 2 * l;
+        let mut rows = vec![0.0f32; attrs * stride];
+        for row in rows.chunks_exact_mut(stride.max(1)) {
+            row[l..].fill(1e-8);
+        }
+        let mut g2t = vec![1e-8f32; (l + 1) * l];
         let mut order: Vec<usize> = (0..xs.len()).collect();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(params.seed);
         let mut ws = Workspace::new(l, &m.allowed);
         let mut gt = vec![0.0f32; (l + 1) * l];
         let mut gk: Vec<(usize, f64)> = Vec::with_capacity(l);
         let lr = params.learning_rate;
+        let lr32 = lr as f32;
         for epoch in 0..params.epochs {
             order.shuffle(&mut rng);
             for &i in &order {
@@ -121,7 +128,7 @@ impl Crf {
                 if x.is_empty() || x.len() != y.len() || y.iter().any(|&k| k >= l) {
                     continue;
                 }
-                m.forward_backward(x, &mut ws);
+                m.forward_backward(&rows, stride, x, &mut ws);
                 let n = x.len();
                 // State gradients: marginal minus observed. Labels whose marginal is
                 // already right to 1e-4 are skipped: after a few epochs that is most of them.
@@ -135,15 +142,15 @@ impl Crf {
                         }
                     }
                     for &(a, v) in &x[t] {
-                        let a = a as usize;
-                        if a >= m.attrs {
+                        let Some(row) = rows.get_mut(a as usize * stride..(a as usize + 1) * stride) else {
                             continue;
-                        }
+                        };
+                        let (w, g2) = row.split_at_mut(l);
                         for &(k, gm) in &gk {
-                            let idx = a * l + k;
-                            let g = f64::from(v) * gm + f64::from(params.l2 * m.state[idx]);
-                            g2s[idx] += g * g;
-                            m.state[idx] -= (lr * g / g2s[idx].sqrt()) as f32;
+                            let g = f64::from(v) * gm + f64::from(params.l2 * w[k]);
+                            let sum = f64::from(g2[k]) + g * g;
+                            g2[k] = sum as f32;
+                            w[k] -= (lr * g / sum.sqrt()) as f32;
                         }
                     }
                 }
@@ -179,13 +186,14 @@ impl Crf {
                 // Branch-free over all entries so that it vectorises: a forbidden
                 // transition's gradient is masked to zero and its weight stays 0.
                 for (((w, g2), g), ok) in m.trans.iter_mut().zip(g2t.iter_mut()).zip(&gt).zip(&ws.mask) {
-                    let g = (f64::from(*g) + f64::from(params.l2 * *w)) * f64::from(*ok);
+                    let g = (g + params.l2 * *w) * ok;
                     *g2 += g * g;
-                    *w -= (lr * g / g2.sqrt()) as f32;
+                    *w -= lr32 * g / g2.sqrt();
                 }
             }
             on_epoch(epoch + 1);
         }
+        m.state = rows.chunks_exact(stride.max(1)).flat_map(|row| &row[..l]).copied().collect();
         m
     }
 
@@ -195,7 +203,8 @@ impl Crf {
     }
 
     /// State scores of each position, `x.len() x labels`, summed in f32 like the weights.
-    fn unary(&self, x: &[TokenAttrs], out: &mut Vec<f32>) {
+    /// Row `a` of the weights is `state[a * stride..][..labels]`.
+    fn unary(&self, state: &[f32], stride: usize, x: &[TokenAttrs], out: &mut Vec<f32>) {
         let l = self.labels.len();
         out.clear();
         out.resize(x.len() * l, 0.0);
@@ -204,11 +213,10 @@ impl Crf {
         }
         for (row, attrs) in out.chunks_exact_mut(l).zip(x) {
             for &(a, v) in attrs {
-                let a = a as usize;
-                if a >= self.attrs {
+                let Some(w) = state.get(a as usize * stride..a as usize * stride + l) else {
                     continue;
-                }
-                for (o, w) in row.iter_mut().zip(&self.state[a * l..(a + 1) * l]) {
+                };
+                for (o, w) in row.iter_mut().zip(w) {
                     *o += w * v;
                 }
             }
@@ -220,7 +228,7 @@ impl Crf {
     /// Both recursions run as row updates (`acc += p * row`) over contiguous
     /// rows of the transition matrix and its transpose, so they vectorise and
     /// carry no chain of dependent additions.
-    fn forward_backward(&self, x: &[TokenAttrs], ws: &mut Workspace) {
+    fn forward_backward(&self, state: &[f32], stride: usize, x: &[TokenAttrs], ws: &mut Workspace) {
         let l = self.labels.len();
         let n = x.len();
         if n == 0 || l == 0 {
@@ -233,7 +241,7 @@ impl Crf {
                 ws.exp_tt[b * l + a] = ws.exp_t[a * l + b];
             }
         }
-        self.unary(x, &mut ws.unary);
+        self.unary(state, stride, x, &mut ws.unary);
         ws.exp_u.clear();
         for row in ws.unary.chunks_exact(l) {
             let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -291,7 +299,7 @@ impl Crf {
             return Vec::new();
         }
         let mut u = Vec::new();
-        self.unary(x, &mut u);
+        self.unary(&self.state, l, x, &mut u);
         let neg = f64::NEG_INFINITY;
         let tr = |a: usize, b: usize| -> f64 {
             if self.allowed[a * l + b] { f64::from(self.trans[a * l + b]) } else { neg }
@@ -365,7 +373,7 @@ mod tests {
         );
         let mut ws = Workspace::new(3, &m.allowed);
         let x = vec![vec![(0, 1.0)], vec![(1, 1.0)], vec![(0, 1.0)]];
-        m.forward_backward(&x, &mut ws);
+        m.forward_backward(&m.state, 3, &x, &mut ws);
         for t in 0..3 {
             let s: f32 = (0..3).map(|k| ws.alpha[t * 3 + k] * ws.beta[t * 3 + k]).sum();
             assert!((s - 1.0).abs() < 1e-5, "position {t}: {s}");
