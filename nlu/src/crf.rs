@@ -364,6 +364,18 @@ mod tests {
     }
 
     #[test]
+    fn training_is_deterministic_for_a_seed() {
+        let xs = vec![vec![vec![(0, 1.0)], vec![(1, 1.0), (2, 1.0)]], vec![vec![(2, 1.0)], vec![(1, 1.0)]]];
+        let ys = vec![vec![0, 1], vec![0, 1]];
+        let a = Crf::train(labels(), 3, &xs, &ys, CrfParams::default(), &mut |_| {});
+        let b = Crf::train(labels(), 3, &xs, &ys, CrfParams::default(), &mut |_| {});
+        assert_eq!((&a.state, &a.trans), (&b.state, &b.trans));
+        assert!(a.state.iter().any(|w| *w != 0.0));
+        // Forbidden transitions (into I-svc from O or the start) keep weight 0.
+        assert_eq!((a.trans[2], a.trans[3 * 3 + 2]), (0.0, 0.0));
+    }
+
+    #[test]
     fn marginals_sum_to_one() {
         let m = Crf::train(
             labels(),
