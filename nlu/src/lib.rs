@@ -22,6 +22,7 @@ pub mod embed_cache;
 pub mod encoder;
 pub mod engine;
 pub mod eval;
+mod fastexp;
 pub mod features;
 pub mod fuzzy;
 pub mod intent;
