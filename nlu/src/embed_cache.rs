@@ -53,4 +53,8 @@ impl SentenceEncoder for CachedEncoder {
         }
         texts.iter().map(|t| guard.0.get(*t).cloned().ok_or_else(|| format!("no embedding for {t:?}"))).collect()
     }
+
+    fn sentence_dim(&self) -> Option<usize> {
+        self.inner.sentence_dim()
+    }
 }

@@ -29,13 +29,25 @@ pub const MAX_INPUT_BYTES: usize = 2048;
 
 /// Something that turns sentences into fixed-size vectors (MiniLM in production).
 pub trait SentenceEncoder: Send + Sync {
-    /// Embeds a batch of sentences.
+    /// Feature vectors of a batch of sentences, for the neural head. The first
+    /// [`SentenceEncoder::sentence_dim`] values are the unit-length sentence
+    /// embedding that nearest neighbours are found by.
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String>;
+
+    /// Length of the sentence embedding at the head of each feature vector;
+    /// the whole vector unless an encoder says otherwise.
+    fn sentence_dim(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl<T: SentenceEncoder + ?Sized> SentenceEncoder for std::sync::Arc<T> {
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
         (**self).embed_batch(texts)
+    }
+
+    fn sentence_dim(&self) -> Option<usize> {
+        (**self).sentence_dim()
     }
 }
 
@@ -166,7 +178,7 @@ pub struct Engine {
     encoder: Option<std::sync::Arc<dyn SentenceEncoder>>,
 }
 
-const MAGIC: &[u8; 8] = b"PIPNLU02";
+const MAGIC: &[u8; 8] = b"PIPNLU03";
 
 fn embed_all(enc: &dyn SentenceEncoder, texts: &[&str], progress: Progress) -> Result<Vec<Vec<f32>>, EngineError> {
     let mut out = Vec::with_capacity(texts.len());
@@ -260,7 +272,8 @@ impl Engine {
                 let emb = embed_all(enc, &texts, progress)?;
                 let xs: Vec<Vec<(u32, f32)>> = emb.iter().map(|v| dense(v)).collect();
                 if !valid.is_empty() {
-                    knn = Some(Knn::new(&emb, &ys, labels.len()));
+                    let dim = enc.sentence_dim().unwrap_or_else(|| emb.first().map_or(0, Vec::len));
+                    knn = Some(Knn::new(&emb, dim, &ys, labels.len()));
                 }
                 let dim = xs.first().map_or(0, Vec::len);
                 neural = Some(LogReg::train(&xs, &ys, dim, labels.len(), neural_params(opts), &mut |e| {

@@ -88,6 +88,10 @@ pub fn load_encoder(_dir: &Path) -> Result<Option<Box<dyn SentenceEncoder>>, Str
 #[cfg(feature = "neural")]
 impl SentenceEncoder for encoder::Encoder {
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
-        encoder::Encoder::embed_batch(self, texts).map_err(|e| e.to_string())
+        encoder::Encoder::features_batch(self, texts).map_err(|e| e.to_string())
+    }
+
+    fn sentence_dim(&self) -> Option<usize> {
+        Some(encoder::Encoder::DIM)
     }
 }
