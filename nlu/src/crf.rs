@@ -67,7 +67,8 @@ fn bio_mask(labels: &[String]) -> Vec<bool> {
 ///
 /// Single precision: the weights are f32, scaled forward-backward keeps every
 /// value within a few orders of magnitude of 1, and four lanes a step halve the
-/// time of the recursions. The AdaGrad updates stay in f64.
+/// time of the recursions. The AdaGrad sums are kept in f32 too; only a state
+/// weight's step is computed in f64.
 #[derive(Default)]
 struct Workspace {
     exp_t: Vec<f32>,

@@ -123,34 +123,8 @@ const MAX_TIME_TOKENS: usize = 8;
 /// tagger finds phrasings it never saw in training ("over the weekend", "本月"):
 /// `Some(begins)` per token, longest match first, left to right.
 pub fn time_chunks(tokens: &[Token]) -> Vec<Option<bool>> {
-    time_chunks_with(tokens, &mut |phrase| resolves_as_time(&phrase))
-}
-
-/// Whether the built-in resolver reads `phrase` as a time range.
-fn resolves_as_time(phrase: &str) -> bool {
     // Only whether a phrase resolves matters here, not to what: any fixed "now" will do.
     let now = chrono::DateTime::from_timestamp(1_767_787_200, 0).unwrap_or_default();
-    crate::builtin::parse_time_range(phrase, now).is_some()
-}
-
-/// The resolver's verdicts on phrases, remembered for one training run: the
-/// ChatOps data asks about 20,000 phrases, of which 8,000 are distinct.
-#[derive(Default)]
-struct TimeMemo(FxHashMap<String, bool>);
-
-impl TimeMemo {
-    fn resolves(&mut self, phrase: String) -> bool {
-        if let Some(&known) = self.0.get(&phrase) {
-            return known;
-        }
-        let answer = resolves_as_time(&phrase);
-        self.0.insert(phrase, answer);
-        answer
-    }
-}
-
-/// [`time_chunks`] with `resolves` deciding whether a phrase is a time range.
-fn time_chunks_with(tokens: &[Token], resolves: &mut dyn FnMut(String) -> bool) -> Vec<Option<bool>> {
     let mut out = vec![None; tokens.len()];
     let mut i = 0;
     while i < tokens.len() {
@@ -161,7 +135,9 @@ fn time_chunks_with(tokens: &[Token], resolves: &mut dyn FnMut(String) -> bool) 
             || CJK_DIGITS.contains(&t.norm.as_str())
             || TIME_WORDS.contains(&t.norm.as_str());
         let found = may_start.then(|| {
-            (i + 1..=tokens.len().min(i + MAX_TIME_TOKENS)).rev().find(|&j| resolves(join_tokens(&tokens[i..j])))
+            (i + 1..=tokens.len().min(i + MAX_TIME_TOKENS))
+                .rev()
+                .find(|&j| crate::builtin::parse_time_range(&join_tokens(&tokens[i..j]), now).is_some())
         });
         match found.flatten() {
             Some(j) => {
@@ -353,7 +329,6 @@ impl SlotTagger {
         let mut labels = vec!["O".to_string()];
         label_ids.insert("O".into(), 0);
         let mut interner = Interner::default();
-        let mut memo = TimeMemo::default();
 
         let mut xs: Vec<Vec<TokenAttrs>> = Vec::with_capacity(examples.len());
         let mut ys = Vec::with_capacity(examples.len());
@@ -361,7 +336,7 @@ impl SlotTagger {
         for (n, ex) in examples.iter().enumerate() {
             let k = knowledge(n);
             let gaz = gazetteer_tags(&ex.tokens, &k.gazetteer);
-            let chunks = time_chunks_with(&ex.tokens, &mut |phrase| memo.resolves(phrase));
+            let chunks = time_chunks(&ex.tokens);
             let facts = token_facts(&ex.tokens, &k.lexicon);
             let sentence =
                 Sentence { tokens: &ex.tokens, facts: &facts, intent: &ex.intent, gaz: &gaz, chunks: &chunks };
@@ -390,8 +365,7 @@ impl SlotTagger {
             for (id, _) in attrs.iter_mut() {
                 *id = rank[*id as usize];
             }
-            attrs.sort_unstable_by_key(|x| x.0);
-            attrs.dedup_by_key(|x| x.0);
+            sort_and_dedup(attrs);
         }
         let crf = Crf::train(labels, columns.len(), &xs, &ys, params, on_epoch);
         SlotTagger { columns, crf, lexicon }
@@ -463,15 +437,19 @@ impl Interner {
 
 fn to_attrs(columns: &FxHashMap<u64, u32>, raw: &[u64]) -> TokenAttrs {
     let mut v: TokenAttrs = raw.iter().filter_map(|h| columns.get(h).map(|&c| (c, 1.0))).collect();
-    v.sort_unstable_by_key(|x| x.0);
-    v.dedup_by_key(|x| x.0);
+    sort_and_dedup(&mut v);
     v
+}
+
+/// Attributes in column order, each once, as the CRF reads them.
+fn sort_and_dedup(attrs: &mut TokenAttrs) {
+    attrs.sort_unstable_by_key(|x| x.0);
+    attrs.dedup_by_key(|x| x.0);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokenize::tokenize;
 
     #[test]
     fn kind_names_are_the_debug_names() {
@@ -498,15 +476,5 @@ mod tests {
         assert_eq!(columns[&7], 1);
         assert_eq!(columns[&9], 2);
         assert_eq!(rank, vec![2, 0, 1]);
-    }
-
-    #[test]
-    fn remembered_time_chunks_match_the_resolver() {
-        let mut memo = TimeMemo::default();
-        for text in ["show logs for latte in the last 15 minutes", "errors over the weekend", "重启 latte"] {
-            let tokens = tokenize(text);
-            let remembered = time_chunks_with(&tokens, &mut |p| memo.resolves(p));
-            assert_eq!(remembered, time_chunks(&tokens), "{text}");
-        }
     }
 }
