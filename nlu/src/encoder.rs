@@ -1,19 +1,19 @@
 //! Sentence encoder for the neural layer: all-MiniLM-L6-v2 run with candle on
 //! the CPU, producing the vectors of sentence-transformers (mean pooling over
 //! real tokens, then L2 normalisation), so cosine similarity is a dot product.
-//! The weights are rounded to bf16 at load, which halves the memory a forward
-//! pass reads (see [`bf16`]) and moves the vectors by less than 1e-3.
+//! The transformer itself is in [`minilm`]; its weights are rounded to bf16 at
+//! load, which halves the memory a forward pass reads (see [`bf16`]) and moves
+//! the vectors by less than 1e-3.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::LayerNorm;
-use candle_transformers::models::bert::{Config, HiddenAct};
+use candle_core::Device;
+use candle_transformers::models::bert::Config;
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
 mod bf16;
-use bf16::Bf16Matrix;
+mod minilm;
+use minilm::MiniLm;
 
 /// Files the encoder needs, in the order they are checked.
 const MODEL_FILE: &str = "model.safetensors";
@@ -35,13 +35,10 @@ const FIRST_WINDOW_BYTES: usize = 4 * 1024;
 /// 0.2 µs per byte, so this bounds a hostile message to ~15 ms.
 const MAX_INPUT_BYTES: usize = 64 * 1024;
 
-/// Most padded tokens (rows × longest row) in one forward pass of
-/// `embed_batch`: large enough to amortise per-call overhead, small enough
-/// that attention over padding and memory stay cheap.
+/// Most word pieces in one forward pass of `features_batch`: enough rows
+/// for gemm to run at full speed, few enough that the layer buffers stay a
+/// few megabytes.
 const BATCH_TOKEN_BUDGET: usize = 2048;
-
-/// Most sentences in one forward pass of `embed_batch`.
-const MAX_BATCH: usize = 64;
 
 /// Sentence encoder: all-MiniLM-L6-v2 with candle, mean pooling, L2-normalised 384-d vectors.
 ///
@@ -50,7 +47,6 @@ const MAX_BATCH: usize = 64;
 pub struct Encoder {
     model: MiniLm,
     tokenizer: Tokenizer,
-    device: Device,
 }
 
 /// Why the encoder could not be loaded or could not embed a text.
@@ -81,8 +77,9 @@ impl Encoder {
 
     /// Names the vectors this encoder computes, for caches of them: it changes
     /// whenever the same text would embed differently (as when the weights
-    /// came to be rounded to bf16).
-    pub const VECTORS_ID: &str = "all-MiniLM-L6-v2-bf16-layers";
+    /// came to be rounded to bf16, and when GELU's `erf` and the attention's
+    /// `exp` became approximations that vectorise).
+    pub const VECTORS_ID: &str = "all-MiniLM-L6-v2-bf16-layers-2";
 
     /// Length of [`Encoder::features`]: the pooled states of all six layers.
     pub const FEATURES: usize = 6 * Self::DIM;
@@ -135,7 +132,7 @@ impl Encoder {
         drop(bytes);
         let model = MiniLm::load(&tensors, &config).map_err(|e| load_err(&model_path, &e))?;
 
-        Ok(Self { model, tokenizer, device })
+        Ok(Self { model, tokenizer })
     }
 
     /// Embeds one text as a unit-length 384-d vector.
@@ -159,34 +156,29 @@ impl Encoder {
     /// scores 0.8 points higher than over the last one alone.
     pub fn features(&self, text: &str) -> Result<Vec<f32>, EncoderError> {
         let encoding = self.encode(text)?;
-        self.forward_padded(&[&encoding])?.pop().ok_or_else(|| EncoderError::Inference("model returned no rows".into()))
+        self.forward_packed(std::slice::from_ref(&encoding))?
+            .pop()
+            .ok_or_else(|| EncoderError::Inference("model returned no rows".into()))
     }
 
-    /// Batches of similar length for throughput (sort by length, pad within batch, attention mask, mean pooling that ignores padding).
+    /// Features of many texts, computed in batches of up to
+    /// `BATCH_TOKEN_BUDGET` word pieces packed without padding.
     ///
     /// Returns one feature vector per text, in input order; each equals what
     /// [`Encoder::features`] gives for that text, up to float rounding.
     pub fn features_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
         let encodings = texts.iter().map(|text| self.encode(text)).collect::<Result<Vec<_>, _>>()?;
-        let mut order: Vec<usize> = (0..encodings.len()).collect();
-        order.sort_by_key(|&i| encodings[i].get_ids().len());
-
-        let mut out = vec![Vec::new(); texts.len()];
-        let mut start = 0;
-        while start < order.len() {
-            // Sorted ascending, so the last row of a batch is its longest.
-            let mut end = start + 1;
-            while end < order.len()
-                && end - start < MAX_BATCH
-                && (end - start + 1) * encodings[order[end]].get_ids().len() <= BATCH_TOKEN_BUDGET
-            {
-                end += 1;
+        let mut out = Vec::with_capacity(texts.len());
+        let mut rest = encodings.as_slice();
+        while !rest.is_empty() {
+            let mut take = 1;
+            let mut tokens = rest[0].get_ids().len();
+            while take < rest.len() && tokens + rest[take].get_ids().len() <= BATCH_TOKEN_BUDGET {
+                tokens += rest[take].get_ids().len();
+                take += 1;
             }
-            let batch: Vec<&Encoding> = order[start..end].iter().map(|&i| &encodings[i]).collect();
-            for (&i, row) in order[start..end].iter().zip(self.forward_padded(&batch)?) {
-                out[i] = row;
-            }
-            start = end;
+            out.extend(self.forward_packed(&rest[..take])?);
+            rest = &rest[take..];
         }
         Ok(out)
     }
@@ -218,43 +210,28 @@ impl Encoder {
         self.tokenizer.encode_fast(text, true).map_err(inference)
     }
 
-    /// Runs one batch, padded to its longest row, and mean-pools each row
-    /// over its real tokens, after every layer: the features of
-    /// [`Encoder::features_batch`], one vector per row.
-    fn forward_padded(&self, batch: &[&Encoding]) -> Result<Vec<Vec<f32>>, EncoderError> {
-        let rows = batch.len();
-        let width = batch.iter().map(|e| e.get_ids().len()).max().unwrap_or(0);
-        let mut ids = vec![0u32; rows * width];
-        let mut mask = vec![0u32; rows * width];
-        for (r, encoding) in batch.iter().enumerate() {
-            let n = encoding.get_ids().len();
-            ids[r * width..r * width + n].copy_from_slice(encoding.get_ids());
-            mask[r * width..r * width + n].fill(1);
-        }
-        let ids = Tensor::from_vec(ids, (rows, width), &self.device).map_err(inference)?;
-
-        // Rows of one length (always so for a single text) need no mask, and
-        // their mean is a plain mean: the same path as `embed`.
-        let pooled: Vec<Tensor> = if batch.iter().all(|e| e.get_ids().len() == width) {
-            let states = self.model.forward(&ids, None).map_err(inference)?;
-            states.iter().map(|h| h.mean(1)).collect::<candle_core::Result<_>>().map_err(inference)?
-        } else {
-            let mask = Tensor::from_vec(mask, (rows, width), &self.device).map_err(inference)?;
-            let states = self.model.forward(&ids, Some(&mask)).map_err(inference)?;
-            // sum(hidden * mask) / sum(mask): padding contributes nothing.
-            let mask = mask.to_dtype(DType::F32).and_then(|m| m.unsqueeze(2)).map_err(inference)?;
-            let counts = mask.sum(1).map_err(inference)?;
-            states
-                .iter()
-                .map(|h| h.broadcast_mul(&mask)?.sum(1)?.broadcast_div(&counts))
-                .collect::<candle_core::Result<_>>()
-                .map_err(inference)?
-        };
+    /// Runs sentences packed as rows (see [`minilm`]) and pools each
+    /// sentence's rows after every layer: the features of
+    /// [`Encoder::features_batch`], one vector per sentence. Pooling sums and
+    /// then L2-normalises, which equals normalising the mean.
+    fn forward_packed(&self, batch: &[Encoding]) -> Result<Vec<Vec<f32>>, EncoderError> {
+        let ids: Vec<&[u32]> = batch.iter().map(Encoding::get_ids).collect();
+        let states = self.model.forward(&ids).map_err(inference)?;
+        let spans = minilm::spans(&ids);
+        let mut features = vec![Vec::with_capacity(Self::FEATURES); batch.len()];
         // The last layer first: its normalised mean is the sentence embedding.
-        let mut features = vec![Vec::with_capacity(Self::FEATURES); rows];
-        for layer in pooled.iter().rev() {
-            for (out, row) in features.iter_mut().zip(normalised_rows(layer)?) {
-                out.extend(row);
+        for layer in states.iter().rev() {
+            for (out, span) in features.iter_mut().zip(&spans) {
+                let start = out.len();
+                out.resize(start + Self::DIM, 0.0);
+                let pooled = &mut out[start..];
+                for row in layer[span.start * Self::DIM..span.end * Self::DIM].chunks_exact(Self::DIM) {
+                    pooled.iter_mut().zip(row).for_each(|(p, v)| *p += v);
+                }
+                // An all-zero vector stays zero instead of becoming NaN, as in
+                // sentence-transformers' Normalize module.
+                let norm = pooled.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+                pooled.iter_mut().for_each(|x| *x /= norm);
             }
         }
         Ok(features)
@@ -274,203 +251,6 @@ fn floor_char_boundary(text: &str, index: usize) -> usize {
         cut -= 1;
     }
     cut
-}
-
-/// A dense layer `y = x·Wᵀ + b`, its weights rounded to bf16 once at load.
-///
-/// Both paths compute with the same rounded weights, so a sentence embeds the
-/// same alone or in a batch (up to float summation order).
-struct Linear {
-    /// For few rows: the bf16 product of [`bf16`], bound by memory.
-    rounded: Bf16Matrix,
-    bias: Vec<f32>,
-    /// For batches: the rounded weights as f32, `(out, in)`, for candle's gemm,
-    /// which is compute-bound there and faster.
-    weight: Tensor,
-    bias_tensor: Tensor,
-}
-
-impl Linear {
-    /// Rows up to which [`Linear::forward`] uses the bf16 product (one
-    /// sentence of up to 64 word pieces); beyond it gemm is faster.
-    const FEW_ROWS: usize = 64;
-
-    /// Rounds `weight` (`(out, in)`) to bf16.
-    fn new(weight: &Tensor, bias: &Tensor) -> candle_core::Result<Self> {
-        let (out, inp) = weight.dims2()?;
-        let rounded = Bf16Matrix::from_f32(&weight.flatten_all()?.to_vec1::<f32>()?, out, inp);
-        let weight = Tensor::from_vec(rounded.to_f32(), (out, inp), weight.device())?;
-        Ok(Self { rounded, bias: bias.to_vec1::<f32>()?, weight, bias_tensor: bias.clone() })
-    }
-
-    /// `x` is `(rows, in)`; returns `(rows, out)`.
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let rows = x.dim(0)?;
-        if rows <= Self::FEW_ROWS {
-            let y = self.rounded.forward(&x.flatten_all()?.to_vec1::<f32>()?, rows, &self.bias);
-            return Tensor::from_vec(y, (rows, self.bias.len()), x.device());
-        }
-        x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias_tensor)
-    }
-}
-
-/// One transformer block of BERT (post-norm), eval mode (no dropout).
-struct Layer {
-    /// Query, key and value projections fused into one `(3·hidden, hidden)` matmul.
-    qkv: Linear,
-    attn_out: Linear,
-    attn_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    out_norm: LayerNorm,
-}
-
-/// The all-MiniLM-L6-v2 transformer: BERT embeddings and encoder, written
-/// out here (about the size of candle's `BertModel`) so the matmuls can use
-/// the faster orientation described on [`Linear::forward`].
-struct MiniLm {
-    word_embeddings: Tensor,
-    position_embeddings: Tensor,
-    /// Token-type 0 row: every input is a single segment.
-    token_type_embedding: Tensor,
-    embed_norm: LayerNorm,
-    layers: Vec<Layer>,
-    heads: usize,
-    head_dim: usize,
-}
-
-impl MiniLm {
-    /// Builds the model from the checkpoint tensors (HF `BertModel` names,
-    /// with or without a `bert.` prefix), checking every shape.
-    fn load(tensors: &HashMap<String, Tensor>, config: &Config) -> candle_core::Result<Self> {
-        if config.hidden_act != HiddenAct::Gelu {
-            candle_core::bail!("unsupported hidden_act {:?}", config.hidden_act);
-        }
-        let hidden = config.hidden_size;
-        let heads = config.num_attention_heads;
-        if heads == 0 || !hidden.is_multiple_of(heads) {
-            candle_core::bail!("hidden_size {hidden} is not a multiple of {heads} heads");
-        }
-        let get = |name: &str, shape: &[usize]| -> candle_core::Result<Tensor> {
-            let tensor = tensors
-                .get(name)
-                .or_else(|| tensors.get(&format!("bert.{name}")))
-                .ok_or_else(|| candle_core::Error::Msg(format!("tensor {name} not found")))?;
-            if tensor.dims() != shape {
-                candle_core::bail!("tensor {name} has shape {:?}, expected {shape:?}", tensor.dims());
-            }
-            tensor.to_dtype(DType::F32)
-        };
-        let eps = config.layer_norm_eps;
-        let norm = |prefix: &str| -> candle_core::Result<LayerNorm> {
-            Ok(LayerNorm::new(
-                get(&format!("{prefix}.weight"), &[hidden])?,
-                get(&format!("{prefix}.bias"), &[hidden])?,
-                eps,
-            ))
-        };
-        let weights = |prefix: &str, out: usize, inp: usize| -> candle_core::Result<(Tensor, Tensor)> {
-            Ok((get(&format!("{prefix}.weight"), &[out, inp])?, get(&format!("{prefix}.bias"), &[out])?))
-        };
-        let linear = |prefix: &str, out: usize, inp: usize| -> candle_core::Result<Linear> {
-            let (weight, bias) = weights(prefix, out, inp)?;
-            Linear::new(&weight, &bias)
-        };
-
-        let mut layers = Vec::with_capacity(config.num_hidden_layers);
-        for i in 0..config.num_hidden_layers {
-            let p = format!("encoder.layer.{i}");
-            let [q, k, v] =
-                ["query", "key", "value"].map(|name| weights(&format!("{p}.attention.self.{name}"), hidden, hidden));
-            let (q, k, v) = (q?, k?, v?);
-            let qkv = Linear::new(&Tensor::cat(&[&q.0, &k.0, &v.0], 0)?, &Tensor::cat(&[&q.1, &k.1, &v.1], 0)?)?;
-            let inter = config.intermediate_size;
-            layers.push(Layer {
-                qkv,
-                attn_out: linear(&format!("{p}.attention.output.dense"), hidden, hidden)?,
-                attn_norm: norm(&format!("{p}.attention.output.LayerNorm"))?,
-                intermediate: linear(&format!("{p}.intermediate.dense"), inter, hidden)?,
-                output: linear(&format!("{p}.output.dense"), hidden, inter)?,
-                out_norm: norm(&format!("{p}.output.LayerNorm"))?,
-            });
-        }
-        Ok(Self {
-            word_embeddings: get("embeddings.word_embeddings.weight", &[config.vocab_size, hidden])?,
-            position_embeddings: get(
-                "embeddings.position_embeddings.weight",
-                &[config.max_position_embeddings, hidden],
-            )?,
-            token_type_embedding: get("embeddings.token_type_embeddings.weight", &[config.type_vocab_size, hidden])?
-                .narrow(0, 0, 1)?,
-            embed_norm: norm("embeddings.LayerNorm")?,
-            layers,
-            heads,
-            head_dim: hidden / heads,
-        })
-    }
-
-    /// `ids` is `(batch, seq)`; `mask` (same shape, 1 = real token) is needed
-    /// only when rows are padded. Returns the hidden states after each layer,
-    /// first to last, each `(batch, seq, hidden)`.
-    fn forward(&self, ids: &Tensor, mask: Option<&Tensor>) -> candle_core::Result<Vec<Tensor>> {
-        let (batch, seq) = ids.dims2()?;
-        let hidden = self.heads * self.head_dim;
-        let rows = batch * seq;
-
-        let words = self.word_embeddings.index_select(&ids.flatten_all()?, 0)?;
-        let words = words.reshape((batch, seq, hidden))?;
-        let positions = self.position_embeddings.narrow(0, 0, seq)?;
-        let x = words.broadcast_add(&positions)?.broadcast_add(&self.token_type_embedding)?;
-        let mut x = self.embed_norm.forward(&x)?.reshape((rows, hidden))?;
-
-        // Additive attention bias: 0 for real tokens, a huge negative for
-        // padding, broadcast over heads and query positions.
-        let bias = match mask {
-            Some(mask) => {
-                let pad = (1.0 - mask.to_dtype(DType::F32)?)?;
-                Some((pad * f64::from(f32::MIN))?.reshape((batch, 1, 1, seq))?)
-            }
-            None => None,
-        };
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-
-        let mut states = Vec::with_capacity(self.layers.len());
-        for layer in &self.layers {
-            let qkv = layer.qkv.forward(&x)?;
-            // (rows, hidden) slice -> (batch, heads, seq, head_dim)
-            let split = |i: usize| -> candle_core::Result<Tensor> {
-                qkv.narrow(1, i * hidden, hidden)?
-                    .reshape((batch, seq, self.heads, self.head_dim))?
-                    .transpose(1, 2)?
-                    .contiguous()
-            };
-            let (q, k, v) = (split(0)?, split(1)?, split(2)?);
-            let mut scores = (q.matmul(&k.t()?)? * scale)?;
-            if let Some(bias) = &bias {
-                scores = scores.broadcast_add(bias)?;
-            }
-            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((rows, hidden))?;
-            let attended = (layer.attn_out.forward(&context)? + &x)?;
-            let attended = layer.attn_norm.forward(&attended)?;
-            let inner = layer.intermediate.forward(&attended)?.gelu_erf()?;
-            let out = (layer.output.forward(&inner)? + &attended)?;
-            x = layer.out_norm.forward(&out)?;
-            states.push(x.reshape((batch, seq, hidden))?);
-        }
-        Ok(states)
-    }
-}
-
-/// L2-normalises each row of a `(rows, DIM)` tensor, as sentence-transformers'
-/// Normalize module does (an all-zero row stays zero instead of becoming NaN).
-fn normalised_rows(pooled: &Tensor) -> Result<Vec<Vec<f32>>, EncoderError> {
-    let mut rows = pooled.to_vec2::<f32>().map_err(inference)?;
-    for row in &mut rows {
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-        row.iter_mut().for_each(|x| *x /= norm);
-    }
-    Ok(rows)
 }
 
 #[cfg(test)]
