@@ -108,7 +108,9 @@ pub struct TrainOptions {
     pub slots: bool,
     /// The out-of-scope label, when the data has one.
     pub oos_label: Option<String>,
-    /// Fixed thresholds; tuned on validation data instead when that has out-of-scope examples.
+    /// Fixed thresholds. The confidence threshold is tuned instead on validation
+    /// data, or without it on out-of-fold predictions of the training data
+    /// (500 examples or more), when those have out-of-scope examples.
     pub thresholds: Thresholds,
     /// The gazetteer was built from the training examples' slot values (benchmarks):
     /// cross-fit it too, so the tagger does not learn to trust it blindly.
@@ -252,7 +254,7 @@ impl Engine {
                 &mut |_| {},
             ))
         };
-        let (lexical, neural, tagger, mix_by_cv, knn) = std::thread::scope(|scope| -> Result<_, EngineError> {
+        let (lexical, neural, tagger, out_of_fold, knn) = std::thread::scope(|scope| -> Result<_, EngineError> {
             let tagger = scope.spawn(train_tagger);
             let epochs = opts.intent.epochs;
             let lexical = IntentModel::train(
@@ -265,36 +267,37 @@ impl Engine {
                 &mut |e| progress(Stage::Lexical, e, epochs),
             );
             let mut neural = None;
-            let mut mix_by_cv = None;
             let mut knn = None;
+            let mut xs = None;
             if let Some(enc) = encoder.as_deref() {
                 let texts: Vec<&str> = train.iter().map(|e| e.text.as_str()).collect();
                 let emb = embed_all(enc, &texts, progress)?;
-                let xs: Vec<Vec<(u32, f32)>> = emb.iter().map(|v| dense(v)).collect();
+                let dense_xs: Vec<Vec<(u32, f32)>> = emb.iter().map(|v| dense(v)).collect();
                 if !valid.is_empty() {
                     let dim = enc.sentence_dim().unwrap_or_else(|| emb.first().map_or(0, Vec::len));
                     knn = Some(Knn::new(&emb, dim, &ys, labels.len()));
                 }
-                let dim = xs.first().map_or(0, Vec::len);
-                neural = Some(LogReg::train(&xs, &ys, dim, labels.len(), neural_params(opts), &mut |e| {
+                let dim = dense_xs.first().map_or(0, Vec::len);
+                neural = Some(LogReg::train(&dense_xs, &ys, dim, labels.len(), neural_params(opts), &mut |e| {
                     progress(Stage::NeuralHead, e, NEURAL_EPOCHS)
                 }));
-                if valid.is_empty() && train.len() >= CV_MIN_EXAMPLES {
-                    let cv = CvInputs {
-                        train,
-                        ys: &ys,
-                        classes: labels.len(),
-                        base: &base_gazetteer,
-                        cross: &cross,
-                        lexicon: &lexicon,
-                        xs: &xs,
-                    };
-                    mix_by_cv = Some(cross_validated_probs(&cv, opts));
-                }
+                xs = Some(dense_xs);
             }
+            let out_of_fold = (valid.is_empty() && train.len() >= CV_MIN_EXAMPLES).then(|| {
+                let cv = CvInputs {
+                    train,
+                    ys: &ys,
+                    classes: labels.len(),
+                    base: &base_gazetteer,
+                    cross: &cross,
+                    lexicon: &lexicon,
+                    xs: xs.as_deref(),
+                };
+                cross_validated_probs(&cv, opts)
+            });
             let tagger = tagger.join().map_err(|_| EngineError::Encoder("slot tagger training panicked".into()))?;
             progress(Stage::Slots, opts.crf.epochs, opts.crf.epochs);
-            Ok((lexical, neural, tagger, mix_by_cv, knn))
+            Ok((lexical, neural, tagger, out_of_fold, knn))
         })?;
         let mut lexical = lexical;
         let risky: Vec<usize> = opts.risky.iter().filter_map(|r| id(r)).collect();
@@ -312,10 +315,21 @@ impl Engine {
             spell: if opts.spell { SpellIndex::fit(train, 3) } else { SpellIndex::default() },
             gazetteer,
         };
-        if let Some((lex_p, neu_p)) = mix_by_cv {
-            // No validation split: the mix weight is chosen on out-of-fold predictions
-            // of the training data, so it is never tuned on what it is scored on.
-            model.neural_weight = best_mix(&lex_p, &neu_p, &ys, oos, model.thresholds);
+        if let Some((lex_p, neu_p)) = out_of_fold {
+            // No validation split: the mix weight and (where the data has
+            // out-of-scope examples) the confidence threshold are chosen on
+            // out-of-fold predictions of the training data, so they are never
+            // tuned on what they are scored on.
+            let probs = match neu_p {
+                Some(neu_p) => {
+                    model.neural_weight = best_mix(&lex_p, &neu_p, &ys, oos, model.thresholds);
+                    lex_p.iter().zip(&neu_p).map(|(a, b)| mix(a, b, model.neural_weight)).collect()
+                }
+                None => lex_p,
+            };
+            if oos.is_some() {
+                model.thresholds = tune_thresholds(&probs, &ys, oos, model.thresholds).0;
+            }
         }
         let valid: Vec<&Example> =
             valid.iter().filter(|e| model.labels.contains(&e.intent) || is_oos(e, opts)).collect();
@@ -532,7 +546,13 @@ impl Engine {
         let p = probs[top];
         let oos_p = self.model.oos.map_or(0.0, |o| probs[o]);
         let second = order.get(1).map_or(0.0, |&i| probs[i]);
-        let min = if self.model.risky.contains(&top) { th.risky_min_confidence } else { th.min_confidence };
+        // A risky intent needs the stricter of the two: a tuned general
+        // threshold above the risky one must not make risky intents laxer.
+        let min = if self.model.risky.contains(&top) {
+            th.risky_min_confidence.max(th.min_confidence)
+        } else {
+            th.min_confidence
+        };
         if oos_p > p || p < min {
             let alts = if p >= 0.2 {
                 std::iter::once(Scored { intent: self.model.labels[top].clone(), confidence: p })
@@ -570,13 +590,15 @@ struct CvInputs<'a> {
     base: &'a Gazetteer,
     cross: &'a CrossFit,
     lexicon: &'a Lexicon,
-    xs: &'a [Vec<(u32, f32)>],
+    /// The neural head's inputs, when the encoder is there.
+    xs: Option<&'a [Vec<(u32, f32)>]>,
 }
 
-/// Out-of-fold probabilities of the lexical and neural layers for every training
-/// example. Folds are the cross-fit's, so a held-out sentence is scored with the
-/// gazetteer of the other folds: its own names unknown, as on live text.
-fn cross_validated_probs(cv: &CvInputs<'_>, opts: &TrainOptions) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+/// Out-of-fold probabilities of the lexical and (when there are inputs for it)
+/// neural layers for every training example. Folds are the cross-fit's, so a
+/// held-out sentence is scored with the gazetteer of the other folds: its own
+/// names unknown, as on live text.
+fn cross_validated_probs(cv: &CvInputs<'_>, opts: &TrainOptions) -> (Vec<Vec<f32>>, Option<Vec<Vec<f32>>>) {
     let n = cv.train.len();
     let mut lex_p = vec![Vec::new(); n];
     let mut neu_p = vec![Vec::new(); n];
@@ -597,15 +619,19 @@ fn cross_validated_probs(cv: &CvInputs<'_>, opts: &TrainOptions) -> (Vec<Vec<f32
             opts.intent,
             &mut |_| {},
         );
-        let sub_xs: Vec<Vec<(u32, f32)>> = kept.iter().map(|&i| cv.xs[i].clone()).collect();
-        let dim = sub_xs.first().map_or(0, Vec::len);
-        let head = LogReg::train(&sub_xs, &sub_ys, dim, cv.classes, neural_params(opts), &mut |_| {});
         for &i in &held {
             lex_p[i] = lex.predict(&cv.train[i].tokens, &cv.cross.for_example(i).gazetteer);
-            neu_p[i] = head.predict_proba(&cv.xs[i]);
+        }
+        if let Some(xs) = cv.xs {
+            let sub_xs: Vec<Vec<(u32, f32)>> = kept.iter().map(|&i| xs[i].clone()).collect();
+            let dim = sub_xs.first().map_or(0, Vec::len);
+            let head = LogReg::train(&sub_xs, &sub_ys, dim, cv.classes, neural_params(opts), &mut |_| {});
+            for &i in &held {
+                neu_p[i] = head.predict_proba(&xs[i]);
+            }
         }
     }
-    (lex_p, neu_p)
+    (lex_p, cv.xs.map(|_| neu_p))
 }
 
 /// The weight of the nearest-neighbour vote (0 to 0.6 by tenths) that scores

@@ -120,3 +120,19 @@ fn training_is_deterministic() {
     let s = "why is checkout slow since 10:00";
     assert_eq!(a.parse_at(s, now()), engine().parse_at(s, now()));
 }
+
+#[test]
+fn a_risky_intent_never_gets_a_laxer_threshold_than_the_rest() {
+    let mut e = engine().clone();
+    // As when the general threshold is tuned above the risky one.
+    e.set_thresholds(nlu::Thresholds { min_confidence: 0.9, risky_min_confidence: 0.6, ..e.thresholds() });
+    let labels = e.labels().to_vec();
+    let with = |intent: &str, p: f32| -> Vec<f32> {
+        let mut probs = vec![(1.0 - p) / (labels.len() - 1) as f32; labels.len()];
+        probs[labels.iter().position(|l| l == intent).expect("intent")] = p;
+        probs
+    };
+    assert_eq!(e.decide(&with("restart_service", 0.8)).2, Verdict::OutOfScope);
+    assert_eq!(e.decide(&with("health_check", 0.8)).2, Verdict::OutOfScope);
+    assert_eq!(e.decide(&with("restart_service", 0.95)).2, Verdict::Confident);
+}

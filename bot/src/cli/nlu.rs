@@ -174,11 +174,14 @@ fn train(args: &NluArgs, data: Option<&Path>) -> Result<ExitCode> {
     let engine = train_chatops(&set, enc, std::io::IsTerminal::is_terminal(&std::io::stderr()))?;
     let path = args.models.join(MODEL_FILE);
     engine.save(&path)?;
+    let th = engine.thresholds();
     eprintln!(
-        "trained on {} examples ({}) in {:.2} s; wrote {}",
+        "trained on {} examples ({}) in {:.2} s; confidence threshold {:.2} ({:.2} for risky intents); wrote {}",
         set.examples.len(),
         engine.layers().join(" + "),
         t.elapsed().as_secs_f64(),
+        th.min_confidence,
+        th.risky_min_confidence.max(th.min_confidence),
         path.display()
     );
     Ok(ExitCode::SUCCESS)
