@@ -483,7 +483,9 @@ impl Engine {
     /// Parses a message; `force_neural` runs the neural layer even when the lexical one is sure.
     pub fn parse_with(&self, text: &str, now: DateTime<Utc>, force_neural: bool) -> Parse {
         let (text, truncated) = cut(text);
-        let tokens = self.correct(tokenize(text));
+        let tokens = tokenize(text);
+        let cues = crate::cues::find(text, &tokens);
+        let tokens = self.correct(tokens);
         if tokens.iter().all(|t| t.kind == TokenKind::Punct) {
             return Parse {
                 text: text.to_string(),
@@ -494,6 +496,7 @@ impl Engine {
                 slots: vec![],
                 layers: vec![],
                 truncated,
+                cues,
             };
         }
         let (probs, layers) = self.classify(text, &tokens, force_neural);
@@ -504,7 +507,7 @@ impl Engine {
             let spans = self.tag(&tokens, &intent);
             resolve_slots(text, &tokens, &spans, &self.model.gazetteer, now)
         };
-        Parse { text: text.to_string(), intent, confidence, verdict, alternatives, slots, layers, truncated }
+        Parse { text: text.to_string(), intent, confidence, verdict, alternatives, slots, layers, truncated, cues }
     }
 
     /// Replaces typos of frequent words by the words (`restrat` -> `restart`); names are kept.

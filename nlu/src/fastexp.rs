@@ -1,4 +1,5 @@
-//! A branch-free single-precision `exp` for the slot tagger's training loop.
+//! A branch-free single-precision `exp` for the slot tagger's training loop
+//! (and the encoder's attention softmax).
 //!
 //! The CRF's forward-backward takes about 5 million exponentials an epoch on
 //! the ChatOps data (every transition weight once per sentence, every state

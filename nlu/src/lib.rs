@@ -15,6 +15,7 @@ pub mod augment;
 pub mod builtin;
 pub mod crf;
 pub mod crossfit;
+pub mod cues;
 pub mod data;
 pub mod datasets;
 pub mod embed_cache;
@@ -34,6 +35,7 @@ pub mod spell;
 pub mod tokenize;
 pub mod yaml;
 
+pub use cues::{Cue, CueKind};
 pub use engine::{Engine, EngineError, SentenceEncoder, Stage, Thresholds, TrainOptions};
 pub use fuzzy::Gazetteer;
 pub use parse::{OUT_OF_SCOPE, Parse, Resolved, Scored, Slot, Verdict};

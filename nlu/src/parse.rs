@@ -1,6 +1,7 @@
 //! What the engine answers: intent, confidence, alternatives and resolved slots.
 
 use crate::builtin::{Env, Severity, TimeRange};
+use crate::cues::Cue;
 use serde::Serialize;
 
 /// The label used when nothing fits.
@@ -96,6 +97,9 @@ pub struct Parse {
     pub layers: Vec<&'static str>,
     /// True when the input was longer than the engine reads and was cut.
     pub truncated: bool,
+    /// Negations and alternatives in the text ("don't", "or"), which the
+    /// intent does not show: a change must not run on such a sentence.
+    pub cues: Vec<Cue>,
 }
 
 impl Parse {

@@ -95,6 +95,21 @@ fn restart_of_a_misspelt_service_asks_first_and_the_button_restarts() {
 }
 
 #[test]
+fn a_negated_or_either_or_restart_is_not_run() {
+    for (name, sentence, cue) in [
+        ("negated", "do not restart latte", "do not"),
+        ("negated-zh", "别重启 latte", "别"),
+        ("either-or", "check or restart latte", "or"),
+    ] {
+        let (v, _) = ask_json(name, sentence);
+        assert_eq!(outcome(&v).0, "clarified", "{sentence}: {v}");
+        let title = card(&v)["title"].as_str().unwrap_or("");
+        assert!(title.contains(&format!("'{cue}'")), "{sentence}: {title}");
+        assert!(!title.contains("was restarted"), "{sentence}: {v}");
+    }
+}
+
+#[test]
 fn logs_come_as_code_lines() {
     let (v, _) = ask_json("logs", "log latte errors last 30m");
     assert_eq!(outcome(&v), ("ran", "query_logs"), "{v}");

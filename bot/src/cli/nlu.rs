@@ -263,6 +263,7 @@ pub fn to_json(p: &Parse) -> serde_json::Value {
         "slot_details": p.slots,
         "layers": p.layers,
         "truncated": p.truncated,
+        "cues": p.cues,
     })
 }
 
@@ -289,6 +290,10 @@ fn human(p: &Parse) -> String {
         let _ = writeln!(s, "alternatives  {}", alts.join(", "));
     }
     let _ = writeln!(s, "layers        {}", p.layers.join(" + "));
+    if !p.cues.is_empty() {
+        let cues: Vec<String> = p.cues.iter().map(|c| format!("{:?} \"{}\"", c.kind, c.raw).to_lowercase()).collect();
+        let _ = writeln!(s, "cues          {}", cues.join(", "));
+    }
     if p.truncated {
         let _ = writeln!(s, "note          input was cut to {} bytes", nlu::engine::MAX_INPUT_BYTES);
     }

@@ -284,10 +284,17 @@ impl Policy {
         }
         // A message longer than the NLU reads was cut: the unread rest may change its meaning.
         let cut = parse.truncated && skill.risk != Risk::Read;
-        if origin == Origin::Typed && (parse.confidence < gate.min_confidence || cut) {
+        // "don't restart latte", "check or restart latte": a change's intent,
+        // but maybe not a request for it.
+        let cue = parse.cues.first().filter(|_| skill.risk != Risk::Read);
+        if origin == Origin::Typed && (parse.confidence < gate.min_confidence || cut || cue.is_some()) {
             let no = Choice { label: "No".into(), action: action::CANCEL.into(), payload: String::new() };
+            let ask = format!("Do you want me to {}?", describe(&parse.intent, &parse.slots));
             return Decision::Clarify {
-                question: format!("Do you want me to {}?", describe(&parse.intent, &parse.slots)),
+                question: match cue {
+                    Some(cue) => format!("You wrote '{}', so I won't act on my own. {ask}", cue.raw),
+                    None => ask,
+                },
                 options: vec![run_choice(&parse.intent, &parse.slots), no],
             };
         }
@@ -416,6 +423,7 @@ mod tests {
             slots,
             layers: vec!["lexical"],
             truncated: false,
+            cues: vec![],
         }
     }
 
@@ -453,6 +461,26 @@ mod tests {
                 let d = decide(p, Origin::Typed);
                 assert!(!matches!(d, Decision::Run { .. }), "{intent} ran on {p:?}");
             }
+        }
+    }
+
+    #[test]
+    fn a_negated_or_alternative_change_is_asked_not_run() {
+        let g = gaz();
+        let cue = |kind, raw: &str| nlu::Cue { kind, raw: raw.into(), span: (0, raw.len()) };
+        for c in [cue(nlu::CueKind::Negation, "don't"), cue(nlu::CueKind::Alternative, "or")] {
+            let p = Parse {
+                cues: vec![c.clone()],
+                ..parse("restart_service", 0.99, Verdict::Confident, vec![service("latte", &g)])
+            };
+            let Decision::Clarify { question, options } = decide(&p, Origin::Typed) else { panic!("ran on {p:?}") };
+            assert!(question.contains(&format!("'{}'", c.raw)), "{question}");
+            assert_eq!(options[0].label, "Restart latte");
+            // The button is the user's explicit choice: it runs.
+            assert!(matches!(decide(&p, Origin::Clicked), Decision::Run { .. }));
+            // A read-only skill is not held up by the same words.
+            let read = Parse { intent: "health_check".into(), ..p };
+            assert!(matches!(decide(&read, Origin::Typed), Decision::Run { .. }));
         }
     }
 

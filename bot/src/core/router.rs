@@ -249,6 +249,7 @@ impl Core {
             slots,
             layers: Vec::new(),
             truncated: false,
+            cues: Vec::new(),
         };
         self.act(parse, Origin::Clicked, key, user, now, progress).await
     }

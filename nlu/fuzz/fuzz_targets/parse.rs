@@ -1,7 +1,7 @@
 //! Fuzzes the whole lexical pipeline: `Engine::parse_at` on arbitrary chat text.
 //!
 //! The engine is trained once on the ChatOps fixtures; every input must parse
-//! without panicking and give a `Parse` whose slots point into its text.
+//! without panicking and give a `Parse` whose slots and cues point into its text.
 #![no_main]
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -48,14 +48,14 @@ fuzz_target!(|data: &[u8]| {
     for a in &p.alternatives {
         check_prob("alternative confidence", a.confidence, text);
     }
-    for s in &p.slots {
-        let (a, b) = s.span;
-        assert!(a <= b && b <= text.len(), "slot {} span {a}..{b} outside {} bytes of {text:?}", s.name, text.len());
+    let spans = p.slots.iter().map(|s| (s.name.as_str(), s.span, s.raw.as_str()));
+    let cues = p.cues.iter().map(|c| ("cue", c.span, c.raw.as_str()));
+    for (what, (a, b), raw) in spans.chain(cues) {
+        assert!(a <= b && b <= text.len(), "{what} span {a}..{b} outside {} bytes of {text:?}", text.len());
         assert!(
             text.is_char_boundary(a) && text.is_char_boundary(b),
-            "slot {} span {a}..{b} not on char boundaries of {text:?}",
-            s.name
+            "{what} span {a}..{b} not on char boundaries of {text:?}"
         );
-        assert_eq!(&text[a..b], s.raw, "slot {} span {a}..{b} vs raw in {text:?}", s.name);
+        assert_eq!(&text[a..b], raw, "{what} span {a}..{b} vs raw in {text:?}");
     }
 });

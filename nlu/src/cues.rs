@@ -1,0 +1,142 @@
+//! Words that change what a command asks for without changing its intent:
+//! "**don't** restart latte", "check **or** restart latte", "**别**重启 latte".
+//!
+//! The intent model reads these as `restart_service`: every other word is a
+//! restart request's, and negation is one token among many. They are found
+//! here by rule, not learnt, because the check is a safety one: whether the
+//! bot may act must not depend on what the training data happened to contain.
+//! The parse reports them; the bot's policy decides what they mean (a change
+//! is never run on a sentence that has one; it is offered as a button).
+
+use crate::tokenize::Token;
+use serde::Serialize;
+
+/// What kind of word was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CueKind {
+    /// An imperative negation: "don't", "do not", "never", "no need to", "不要", "别".
+    Negation,
+    /// Alternatives offered: "or", "either", "或者".
+    Alternative,
+}
+
+/// One cue, with the words as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cue {
+    /// What it is.
+    pub kind: CueKind,
+    /// The words as written.
+    pub raw: String,
+    /// Byte span in the parsed text.
+    pub span: (usize, usize),
+}
+
+/// Token sequences (normalised forms) that are cues. State negations ("not
+/// responding", "isn't", "can't connect") are left out on purpose: they
+/// describe the problem in a real restart request, not the request itself.
+const PATTERNS: &[(CueKind, &[&str])] = &[
+    (CueKind::Negation, &["don't"]),
+    (CueKind::Negation, &["don’t"]),
+    (CueKind::Negation, &["dont"]),
+    (CueKind::Negation, &["do", "not"]),
+    (CueKind::Negation, &["never"]),
+    (CueKind::Negation, &["no", "need"]),
+    (CueKind::Negation, &["not", "to"]),
+    (CueKind::Negation, &["shouldn't"]),
+    (CueKind::Negation, &["shouldn’t"]),
+    (CueKind::Negation, &["should", "not"]),
+    (CueKind::Negation, &["mustn't"]),
+    (CueKind::Negation, &["must", "not"]),
+    (CueKind::Negation, &["不", "要"]),
+    (CueKind::Negation, &["不", "用"]),
+    (CueKind::Negation, &["不", "必"]),
+    (CueKind::Negation, &["不", "需"]),
+    (CueKind::Negation, &["不", "能"]),
+    (CueKind::Negation, &["不", "准"]),
+    (CueKind::Negation, &["不", "许"]),
+    (CueKind::Negation, &["无", "需"]),
+    (CueKind::Negation, &["禁", "止"]),
+    (CueKind::Negation, &["勿"]),
+    (CueKind::Negation, &["甭"]),
+    (CueKind::Negation, &["别"]),
+    (CueKind::Alternative, &["or"]),
+    (CueKind::Alternative, &["either"]),
+    (CueKind::Alternative, &["或"]),
+];
+
+/// "别" is also part of words that are not "don't": 特别 (especially), 区别
+/// (difference), 分别, 类别, 识别, 级别, 性别, 个别, and 别的/别人 ("other").
+fn is_bie_in_a_word(tokens: &[Token], i: usize) -> bool {
+    let before = i.checked_sub(1).map(|j| tokens[j].norm.as_str());
+    let after = tokens.get(i + 1).map(|t| t.norm.as_str());
+    matches!(before, Some("特" | "区" | "分" | "类" | "识" | "级" | "性" | "个" | "告" | "差"))
+        || matches!(after, Some("的" | "人" | "处"))
+}
+
+/// The cues in `tokens` (of `text`), in text order.
+pub fn find(text: &str, tokens: &[Token]) -> Vec<Cue> {
+    let mut cues = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let hit = PATTERNS.iter().find(|(_, words)| {
+            tokens.get(i..i + words.len()).is_some_and(|w| w.iter().zip(words.iter()).all(|(t, p)| t.norm == *p))
+        });
+        match hit {
+            Some((kind, words)) if !(words == &["别"] && is_bie_in_a_word(tokens, i)) => {
+                let (start, end) = (tokens[i].start, tokens[i + words.len() - 1].end);
+                cues.push(Cue { kind: *kind, raw: text[start..end].to_string(), span: (start, end) });
+                i += words.len();
+            }
+            _ => i += 1,
+        }
+    }
+    cues
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenize::tokenize;
+
+    fn kinds(text: &str) -> Vec<(CueKind, String)> {
+        find(text, &tokenize(text)).into_iter().map(|c| (c.kind, c.raw)).collect()
+    }
+
+    #[test]
+    fn negated_and_alternative_commands_are_found() {
+        use CueKind::{Alternative, Negation};
+        assert_eq!(kinds("do not restart latte"), vec![(Negation, "do not".into())]);
+        assert_eq!(kinds("Don't restart latte"), vec![(Negation, "Don't".into())]);
+        assert_eq!(kinds("please dont bounce payments"), vec![(Negation, "dont".into())]);
+        assert_eq!(kinds("latte should not be restarted"), vec![(Negation, "should not".into())]);
+        assert_eq!(kinds("check or restart latte"), vec![(Alternative, "or".into())]);
+        assert_eq!(kinds("别重启 latte"), vec![(Negation, "别".into())]);
+        assert_eq!(kinds("不要重启 payments"), vec![(Negation, "不要".into())]);
+        assert_eq!(kinds("重启 latte 或 payments"), vec![(Alternative, "或".into())]);
+    }
+
+    #[test]
+    fn plain_commands_and_state_negations_have_none() {
+        for text in [
+            "restart latte",
+            "latte is not responding, restart it",
+            "payments isn't healthy, bounce it",
+            "can't reach latte, restart please",
+            "重启 latte",
+            "latte 特别慢，重启一下",
+            "重启别的服务",
+            "",
+        ] {
+            assert!(kinds(text).is_empty(), "{text}: {:?}", kinds(text));
+        }
+    }
+
+    #[test]
+    fn spans_point_into_the_text() {
+        let text = "ok, never restart 🚀 latte or payments";
+        for cue in find(text, &tokenize(text)) {
+            assert_eq!(&text[cue.span.0..cue.span.1], cue.raw);
+        }
+    }
+}
