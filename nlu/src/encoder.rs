@@ -77,9 +77,10 @@ impl Encoder {
 
     /// Names the vectors this encoder computes, for caches of them: it changes
     /// whenever the same text would embed differently (as when the weights
-    /// came to be rounded to bf16, and when GELU's `erf` and the attention's
-    /// `exp` became approximations that vectorise).
-    pub const VECTORS_ID: &str = "all-MiniLM-L6-v2-bf16-layers-2";
+    /// came to be rounded to bf16, when GELU's `erf` and the attention's `exp`
+    /// became approximations that vectorise, and when the attention's dot
+    /// products came to be summed in lanes).
+    pub const VECTORS_ID: &str = "all-MiniLM-L6-v2-bf16-layers-3";
 
     /// Length of [`Encoder::features`]: the pooled states of all six layers.
     pub const FEATURES: usize = 6 * Self::DIM;

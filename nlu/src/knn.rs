@@ -5,6 +5,7 @@
 //! lowers its confidence below the out-of-scope threshold. The vote is mixed
 //! into the other layers' probabilities with a weight tuned on validation data.
 
+use crate::vector::dot;
 use serde::{Deserialize, Serialize};
 
 /// Neighbours that vote.
@@ -91,21 +92,6 @@ impl Knn {
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
-}
-
-/// Dot product in eight independent lanes, which the compiler turns into
-/// vector instructions (a plain sum must keep its order and stays scalar):
-/// a vote scans every training sentence, so this is most of its cost.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            lanes[l] += x[l] * y[l];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
 }
 
 /// `(1 - w) · p + w · vote`.

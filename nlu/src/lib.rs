@@ -33,6 +33,7 @@ pub mod parse;
 pub mod slots;
 pub mod spell;
 pub mod tokenize;
+mod vector;
 pub mod yaml;
 
 pub use cues::{Cue, CueKind};

@@ -16,6 +16,7 @@ use candle_transformers::models::bert::{Config, HiddenAct};
 
 use super::bf16::Bf16Matrix;
 use crate::fastexp;
+use crate::vector::dot;
 
 /// A dense layer `y = x·Wᵀ + b`, its weights rounded to bf16 once at load.
 ///
@@ -269,10 +270,6 @@ pub(super) fn spans(sentences: &[&[u32]]) -> Vec<Range<usize>> {
 
 fn add(x: &mut [f32], y: &[f32]) {
     x.iter_mut().zip(y).for_each(|(a, b)| *a += b);
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// In-place softmax of a non-empty slice.
