@@ -227,8 +227,8 @@ impl Engine {
         let ys: Vec<usize> = train.iter().map(|e| id(&e.intent).unwrap_or(0)).collect();
         let oos = opts.oos_label.as_deref().and_then(id);
         let cross = CrossFit::new(train, &gazetteer, opts.names_from_examples, 5);
-        let base_gazetteer =
-            if encoder.is_some() && valid.is_empty() { gazetteer.clone() } else { Gazetteer::default() };
+        // Cross-validation (below) runs only without a validation split.
+        let base_gazetteer = if valid.is_empty() { gazetteer.clone() } else { Gazetteer::default() };
         let mut gazetteer = gazetteer;
         if opts.names_from_examples {
             crate::add_example_names(&mut gazetteer, train);

@@ -206,21 +206,22 @@ impl MiniLm {
             }
         }
         self.embed_norm.apply(&mut x);
+        let embedded = x;
 
-        let mut states = Vec::with_capacity(self.layers.len());
+        let mut states: Vec<Vec<f32>> = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
-            let qkv = layer.qkv.forward(&x, rows)?;
+            let x = states.last().unwrap_or(&embedded);
+            let qkv = layer.qkv.forward(x, rows)?;
             let context = self.attend(&qkv, &spans);
             let mut attended = layer.attn_out.forward(&context, rows)?;
-            add(&mut attended, &x);
+            add(&mut attended, x);
             layer.attn_norm.apply(&mut attended);
             let mut inner = layer.intermediate.forward(&attended, rows)?;
             inner.iter_mut().for_each(|v| *v = gelu(*v));
             let mut out = layer.output.forward(&inner, rows)?;
             add(&mut out, &attended);
             layer.out_norm.apply(&mut out);
-            states.push(out.clone());
-            x = out;
+            states.push(out);
         }
         Ok(states)
     }
