@@ -354,15 +354,7 @@ impl Checker<'_> {
     }
 
     fn check_env_var(&mut self, at: &str, name: &str) -> bool {
-        if !super::is_env_name(name) {
-            self.error(at, format!("{name:?} is not an environment variable name (expected e.g. \"GRAFANA_TOKEN\")"));
-            false
-        } else if (self.env)(name).is_none_or(|v| v.trim().is_empty()) {
-            self.error(at, format!("environment variable {name} is not set"));
-            false
-        } else {
-            true
-        }
+        self.env_value(at, name, "GRAFANA_TOKEN").is_some()
     }
 
     /// Optional credentials: `token_env`, or `username_env` with `password_env`.

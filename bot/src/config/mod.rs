@@ -342,6 +342,21 @@ impl Checker<'_> {
         self.problems.push(Problem { level: Level::Warning, key: key.to_string(), message });
     }
 
+    /// The value of the environment variable that an `*_env` key (at `at`)
+    /// names: the name must look like one (`example` shows the form in the
+    /// message) and the variable must be set and not blank.
+    fn env_value(&mut self, at: &str, name: &str, example: &str) -> Option<String> {
+        if !is_env_name(name) {
+            self.error(at, format!("{name:?} is not an environment variable name (expected e.g. \"{example}\")"));
+            return None;
+        }
+        let value = (self.env)(name).filter(|v| !v.trim().is_empty());
+        if value.is_none() {
+            self.error(at, format!("environment variable {name} is not set"));
+        }
+        value
+    }
+
     fn table<'v>(&mut self, v: &'v Value, path: &str) -> Option<&'v Table> {
         match v {
             Value::Table(t) => Some(t),

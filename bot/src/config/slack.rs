@@ -2,7 +2,7 @@
 //! environment; the file names the variables (checked to be set) and maps Slack
 //! users and user groups to pipilu users.
 
-use super::{Checker, found, is_env_name, join, url_problem};
+use super::{Checker, found, join, url_problem};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use toml::{Table, Value};
@@ -113,18 +113,7 @@ impl Checker<'_> {
                 return None;
             }
         };
-        if !is_env_name(&name) {
-            self.error(
-                &at,
-                format!("{name:?} is not an environment variable name (expected e.g. \"SLACK_BOT_TOKEN\")"),
-            );
-            None
-        } else if (self.env)(&name).is_none_or(|v| v.trim().is_empty()) {
-            self.error(&at, format!("environment variable {name} is not set"));
-            None
-        } else {
-            Some(name)
-        }
+        self.env_value(&at, &name, "SLACK_BOT_TOKEN").map(|_| name)
     }
 
     /// `users = { "U123" = "alice" }`: Slack ids (starting with `prefix`) to pipilu names.

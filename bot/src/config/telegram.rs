@@ -3,7 +3,7 @@
 //! The bot token is never in the file: `token_env` names the variable that holds it,
 //! and the token is read once here so a missing variable is reported with the rest.
 
-use super::{Checker, found, is_env_name, join, url_problem};
+use super::{Checker, found, join, url_problem};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -121,22 +121,12 @@ impl Checker<'_> {
                 usable = false;
             }
             None => usable = false,
-            Some(name) if !is_env_name(&name) => {
-                self.error(
-                    &join(p, "token_env"),
-                    format!("{name:?} is not an environment variable name (expected e.g. \"TELEGRAM_BOT_TOKEN\")"),
-                );
-                usable = false;
-            }
-            Some(name) => match (self.env)(&name).filter(|v| !v.trim().is_empty()) {
+            Some(name) => match self.env_value(&join(p, "token_env"), &name, "TELEGRAM_BOT_TOKEN") {
                 Some(token) => {
                     cfg.token = BotToken(token.trim().to_string());
                     cfg.token_env = name;
                 }
-                None => {
-                    self.error(&join(p, "token_env"), format!("environment variable {name} is not set"));
-                    usable = false;
-                }
+                None => usable = false,
             },
         }
         if let Some(url) = self.string(t, p, "api_url") {
@@ -169,15 +159,15 @@ impl Checker<'_> {
             }
         }
         if let Some(name) = self.string(t, p, "secret_token_env") {
-            match (self.env)(&name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+            let at = join(p, "secret_token_env");
+            match self.env_value(&at, &name, "TELEGRAM_SECRET_TOKEN").map(|v| v.trim().to_string()) {
                 Some(v) if v.len() <= 256 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') => {
                     cfg.secret_token = Some(BotToken(v))
                 }
-                Some(_) => self.error(
-                    &join(p, "secret_token_env"),
-                    format!("the value of {name} must be 1-256 characters of A-Z, a-z, 0-9, _ and -"),
-                ),
-                None => self.error(&join(p, "secret_token_env"), format!("environment variable {name} is not set")),
+                Some(_) => {
+                    self.error(&at, format!("the value of {name} must be 1-256 characters of A-Z, a-z, 0-9, _ and -"))
+                }
+                None => {}
             }
         }
         if cfg.mode == TelegramMode::Webhook {
