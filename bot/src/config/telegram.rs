@@ -283,6 +283,28 @@ mod tests {
     }
 
     #[test]
+    fn env_keys_must_name_a_variable() {
+        let (_, p) = parse(
+            "[telegram]\ntoken_env = \"tg token\"\nsecret_token_env = \"$SECRET\"\nusers = { \"1\" = \"a\" }\n",
+            &|_| Some("set".to_string()),
+        );
+        let bad: Vec<(&str, &str)> = p.iter().map(|p| (p.key.as_str(), p.message.as_str())).collect();
+        assert_eq!(
+            bad,
+            [
+                (
+                    "telegram.token_env",
+                    "\"tg token\" is not an environment variable name (expected e.g. \"TELEGRAM_BOT_TOKEN\")"
+                ),
+                (
+                    "telegram.secret_token_env",
+                    "\"$SECRET\" is not an environment variable name (expected e.g. \"TELEGRAM_SECRET_TOKEN\")"
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn token_env_is_required() {
         let (c, p) = check("[telegram]\nusers = { \"1\" = \"a\" }\n");
         assert!(c.is_none());
