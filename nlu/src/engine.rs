@@ -227,8 +227,10 @@ impl Engine {
         let ys: Vec<usize> = train.iter().map(|e| id(&e.intent).unwrap_or(0)).collect();
         let oos = opts.oos_label.as_deref().and_then(id);
         let cross = CrossFit::new(train, &gazetteer, opts.names_from_examples, 5);
-        // Cross-validation (below) runs only without a validation split.
-        let base_gazetteer = if valid.is_empty() { gazetteer.clone() } else { Gazetteer::default() };
+        // Without a validation split, mix weight and threshold are chosen by
+        // cross-validation, which needs the gazetteer as it was given.
+        let cross_validate = valid.is_empty() && train.len() >= CV_MIN_EXAMPLES;
+        let base_gazetteer = if cross_validate { gazetteer.clone() } else { Gazetteer::default() };
         let mut gazetteer = gazetteer;
         if opts.names_from_examples {
             crate::add_example_names(&mut gazetteer, train);
@@ -283,7 +285,7 @@ impl Engine {
                 }));
                 xs = Some(dense_xs);
             }
-            let out_of_fold = (valid.is_empty() && train.len() >= CV_MIN_EXAMPLES).then(|| {
+            let out_of_fold = cross_validate.then(|| {
                 let cv = CvInputs {
                     train,
                     ys: &ys,
