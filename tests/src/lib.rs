@@ -6,6 +6,16 @@ pub mod fakes;
 pub mod servers;
 
 use std::path::PathBuf;
+pub use tempfile::TempDir;
+
+/// A fresh empty folder under the system temp dir, removed when dropped, so
+/// test runs leave nothing behind.
+pub fn temp_dir(prefix: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("{prefix}-"))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("creating a temp dir {prefix}-*: {e}"))
+}
 
 /// Path of the `pipilu` binary built beside the test executable
 /// (`target/<profile>/pipilu`), or `$PIPILU_BIN` when set.

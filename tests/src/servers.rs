@@ -9,38 +9,11 @@ use chrono::{DateTime, Duration, Utc};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
+use tempfile::TempDir;
 
 /// How long a server may take to become ready (slow shared CI machines).
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// A directory removed on drop (servers' data, configs and logs).
-#[derive(Debug)]
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    /// A fresh, empty directory under the system temp dir.
-    pub fn new(prefix: &str) -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-        let name = format!("{prefix}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        let path = std::env::temp_dir().join(name);
-        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
-        TempDir(path)
-    }
-
-    /// Its path.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The path of `program` on `$PATH` (or in /usr/bin), or a panic naming the
 /// Debian package that provides it.
@@ -139,7 +112,7 @@ impl Prometheus {
     pub async fn start(seed_openmetrics: &str) -> RunningPrometheus {
         let prometheus = binary("prometheus", "prometheus");
         let promtool = binary("promtool", "prometheus");
-        let dir = TempDir::new("pipilu-prometheus");
+        let dir = crate::temp_dir("pipilu-prometheus");
         let data = dir.path().join("data");
         let seeded = !seed_openmetrics.trim().is_empty();
         if seeded {
@@ -207,7 +180,7 @@ impl Alertmanager {
     /// that sends nothing, and waits until it is ready.
     pub async fn start() -> RunningAlertmanager {
         let alertmanager = binary("prometheus-alertmanager", "prometheus-alertmanager");
-        let dir = TempDir::new("pipilu-alertmanager");
+        let dir = crate::temp_dir("pipilu-alertmanager");
         let config = dir.path().join("alertmanager.yml");
         std::fs::write(&config, "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n")
             .unwrap_or_else(|e| panic!("writing {}: {e}", config.display()));

@@ -2,17 +2,15 @@
 //! estate, NLU trained from the built-in data), run from an empty folder so no
 //! local model files change the answers.
 
+use pipilu_e2e::TempDir;
 use serde_json::Value;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-/// A fresh empty folder for one test.
-fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pipilu-e2e-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create work dir");
-    dir
+/// A fresh empty folder for one test, removed when the test ends.
+fn workdir(name: &str) -> TempDir {
+    pipilu_e2e::temp_dir(&format!("pipilu-e2e-{name}"))
 }
 
 fn run(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
@@ -39,9 +37,9 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// `pipilu ask --json TEXT` in a fresh folder: exit 0 and one JSON object.
-fn ask_json(name: &str, question: &str) -> (Value, PathBuf) {
+fn ask_json(name: &str, question: &str) -> (Value, TempDir) {
     let dir = workdir(name);
-    let out = run(&dir, &["ask", "--json", question], None);
+    let out = run(dir.path(), &["ask", "--json", question], None);
     assert!(out.status.success(), "exit {:?}\nstderr: {}", out.status, text(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", text(&out.stdout), text(&out.stderr)));
@@ -88,7 +86,7 @@ fn restart_of_a_misspelt_service_asks_first_and_the_button_restarts() {
     let button = &c["buttons"][0];
     assert_eq!(button["action"], "run");
     let payload = button["payload"].as_str().expect("payload");
-    let out = run(&dir, &["ask", "--json", "--action", "run", "--payload", payload], None);
+    let out = run(dir.path(), &["ask", "--json", "--action", "run", "--payload", payload], None);
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(outcome(&v), ("ran", "restart_service"), "{v}");
@@ -126,7 +124,7 @@ fn graph_is_saved_as_png() {
     assert_eq!(outcome(&v), ("ran", "grafana_snapshot"), "{v}");
     let image = &card(&v)["image"];
     let path = image["path"].as_str().unwrap_or_else(|| panic!("no image path: {v}"));
-    let bytes = std::fs::read(dir.join(path)).expect("image file");
+    let bytes = std::fs::read(dir.path().join(path)).expect("image file");
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
     assert!(!image["alt"].as_str().unwrap_or("").is_empty());
     assert!(image.get("png").is_none(), "bytes must not be in the JSON");
@@ -150,8 +148,9 @@ fn chit_chat_is_declined_and_runs_nothing() {
 
 #[test]
 fn ask_prints_cards_as_text() {
-    let dir = workdir("text");
-    let out = run(&dir, &["ask", "check latte"], None);
+    let tmp = workdir("text");
+    let dir = tmp.path();
+    let out = run(dir, &["ask", "check latte"], None);
     assert!(out.status.success());
     let stdout = text(&out.stdout);
     assert!(stdout.contains("latte"), "{stdout}");
@@ -161,10 +160,11 @@ fn ask_prints_cards_as_text() {
 
 #[test]
 fn chat_answers_a_piped_conversation() {
-    let dir = workdir("chat");
+    let tmp = workdir("chat");
+    let dir = tmp.path();
     let conversation = "check latte\nrestart latte\nlog latte errors last 30m\ngraf db loadbalancers:2 now-30m\n\
                         check firewall status\nhey guys what happened?\n/1\n/99\n/help\n/quit\nthis is never read\n";
-    let out = run(&dir, &["chat"], Some(conversation.as_bytes()));
+    let out = run(dir, &["chat"], Some(conversation.as_bytes()));
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     let stdout = text(&out.stdout);
     for expected in [
@@ -187,18 +187,19 @@ fn chat_answers_a_piped_conversation() {
 
 #[test]
 fn bad_input_never_breaks_it() {
-    let dir = workdir("bad");
+    let tmp = workdir("bad");
+    let dir = tmp.path();
     let huge = "restart latte ".repeat(8_000);
     let controls = "check\u{1}\u{1b}[2J\u{7} latte\u{202e}";
     for input in ["", "   ", huge.as_str(), controls, "💥💥💥", "%%%?&="] {
-        let out = run(&dir, &["ask", "--json", input], None);
+        let out = run(dir, &["ask", "--json", input], None);
         assert!(out.status.success(), "input {:?}: {}", &input[..input.len().min(40)], text(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).expect("json");
         assert!(v["cards"].as_array().is_some_and(|c| !c.is_empty()));
     }
     for (action, payload) in [("bogus", "x"), ("run", "%%%"), ("run", "rm_rf?service=latte"), ("restart", ""), ("", "")]
     {
-        let out = run(&dir, &["ask", "--json", "--action", action, "--payload", payload], None);
+        let out = run(dir, &["ask", "--json", "--action", action, "--payload", payload], None);
         assert!(out.status.success(), "{action} {payload}: {}", text(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).expect("json");
         assert_ne!(outcome(&v).0, "ran", "{action} {payload}: {v}");
@@ -206,18 +207,19 @@ fn bad_input_never_breaks_it() {
     let mut piped = b"\xff\xfe invalid utf8\n\0\0\0\n".to_vec();
     piped.extend(huge.as_bytes());
     piped.extend(b"\n\x1b[31mred\n");
-    let out = run(&dir, &["chat"], Some(&piped));
+    let out = run(dir, &["chat"], Some(&piped));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!text(&out.stdout).contains('\x1b'), "escape echoed to the terminal");
 }
 
 #[test]
 fn check_config_names_the_broken_keys() {
-    let dir = workdir("config");
+    let tmp = workdir("config");
+    let dir = tmp.path();
     let file = dir.join("pipilu.toml");
     std::fs::write(&file, "[nlu]\nmodles = \"models\"\n[demo]\nseed = \"forty-two\"\n[slack]\ntoken = \"xoxb\"\n")
         .expect("write");
-    let out = run(&dir, &["check-config", "--config", "pipilu.toml"], None);
+    let out = run(dir, &["check-config", "--config", "pipilu.toml"], None);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
     for key in [
@@ -228,12 +230,12 @@ fn check_config_names_the_broken_keys() {
     ] {
         assert!(stdout.contains(key), "missing {key:?} in:\n{stdout}");
     }
-    let out = run(&dir, &["ask", "--config", "pipilu.toml", "check latte"], None);
+    let out = run(dir, &["ask", "--config", "pipilu.toml", "check latte"], None);
     assert_eq!(out.status.code(), Some(1), "a broken config must stop the start");
 
     std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../pipilu.example.toml"), &file).expect("copy example");
-    let out = run(&dir, &["check-config", "--config", "pipilu.toml"], None);
+    let out = run(dir, &["check-config", "--config", "pipilu.toml"], None);
     assert!(out.status.success(), "{}", text(&out.stdout));
-    let out = run(&dir, &["ask", "--config", "pipilu.toml", "--json", "check latte"], None);
+    let out = run(dir, &["ask", "--config", "pipilu.toml", "--json", "check latte"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }

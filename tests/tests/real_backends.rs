@@ -9,7 +9,7 @@ use pipilu_e2e::fakes::kubernetes::FakeKubernetes;
 use pipilu_e2e::fakes::loki::LokiFake;
 use pipilu_e2e::fakes::opnsense::{FirewallSeed, OpnSenseFake};
 use pipilu_e2e::fakes::serve;
-use pipilu_e2e::servers::{Prometheus, SEEDED_PODS, TempDir, seed_openmetrics};
+use pipilu_e2e::servers::{Prometheus, SEEDED_PODS, seed_openmetrics};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -86,7 +86,7 @@ async fn the_classic_conversation_runs_against_real_backends() {
     let fw = OpnSenseFake::new(FW_KEY, FW_SECRET, FirewallSeed::default());
     let fw_srv = serve(fw.router()).await;
 
-    let dir = TempDir::new("pipilu-lab");
+    let dir = pipilu_e2e::temp_dir("pipilu-lab");
     let config = include_str!("../../fixtures/config/lab.toml")
         .replace("{{kubernetes}}", &kube_srv.url())
         .replace("{{prometheus}}", &prometheus.url())
@@ -146,7 +146,7 @@ async fn the_classic_conversation_runs_against_real_backends() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_that_is_down_gets_a_card_naming_it() {
     // Nothing listens on these ports: every backend is down.
-    let dir = TempDir::new("pipilu-lab-down");
+    let dir = pipilu_e2e::temp_dir("pipilu-lab-down");
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         format!("http://{}", l.local_addr().expect("addr"))

@@ -4,7 +4,6 @@
 
 use pipilu_e2e::fakes::serve;
 use pipilu_e2e::fakes::telegram::TelegramFake;
-use pipilu_e2e::servers::TempDir;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ const ALICE: i64 = 111;
 async fn run_serves_telegram_until_sigterm() {
     let fake = TelegramFake::new(TOKEN);
     let served = serve(fake.router()).await;
-    let dir = TempDir::new("pipilu-run");
+    let dir = pipilu_e2e::temp_dir("pipilu-run");
     let state = dir.path().join("telegram.offset");
     let config = format!(
         "[telegram]\ntoken_env = \"PIPILU_RUN_TG_TOKEN\"\napi_url = \"{}\"\nstate_file = \"{}\"\n\

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use pipilu::adapters::telegram;
 use pipilu::config::{Config, NluConfig, TelegramConfig, ThresholdOverrides};
 use pipilu::core::Core;
+use pipilu_e2e::TempDir;
 use pipilu_e2e::fakes::telegram::{BOT_USERNAME, Call, TelegramFake};
 use pipilu_e2e::fakes::{Served, serve};
 use skills::{Backends, Card, Request, Risk, Skill, SkillError, Status};
@@ -83,10 +84,13 @@ struct Bot {
     task: JoinHandle<anyhow::Result<()>>,
 }
 
-fn state_file(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pipilu-e2e-telegram-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir.join("offset")
+/// A fresh folder for the adapter's offset file, removed when the test ends.
+fn state_dir(name: &str) -> TempDir {
+    pipilu_e2e::temp_dir(&format!("pipilu-e2e-telegram-{name}"))
+}
+
+fn offset_file(dir: &TempDir) -> PathBuf {
+    dir.path().join("offset")
 }
 
 fn config(fake: &TelegramFake, served: &Served, state: &std::path::Path) -> TelegramConfig {
@@ -103,8 +107,9 @@ fn spawn(core: Arc<Core>, cfg: TelegramConfig) -> (watch::Sender<bool>, JoinHand
     (stop, tokio::spawn(telegram::serve(core, cfg, rx)))
 }
 
-async fn start(name: &str) -> Bot {
-    start_with(TelegramFake::default(), state_file(name)).await
+async fn start(name: &str) -> (Bot, TempDir) {
+    let state = state_dir(name);
+    (start_with(TelegramFake::default(), offset_file(&state)).await, state)
 }
 
 async fn start_with(fake: TelegramFake, state: PathBuf) -> Bot {
@@ -144,7 +149,7 @@ fn no_errors(fake: &TelegramFake) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn private_question_gets_an_html_health_card_with_buttons() {
-    let bot = start("health").await;
+    let (bot, _state) = start("health").await;
     bot.fake.private_message(ALICE, "Alice", "is latte ok?");
     let m = bot.nth_message(ALICE, 1).await;
     assert_eq!(m.str("parse_mode"), "HTML", "{m:?}");
@@ -160,7 +165,7 @@ async fn private_question_gets_an_html_health_card_with_buttons() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_answer_only_when_mentioned_or_replied_to() {
-    let bot = start("group").await;
+    let (bot, _state) = start("group").await;
     bot.fake.group_message(GROUP, ALICE, "Alice", "is latte ok?", None);
     bot.fake.group_message(GROUP, ALICE, "Alice", &format!("@{BOT_USERNAME} is latte ok?"), None);
     let first = bot.nth_message(GROUP, 1).await;
@@ -177,7 +182,7 @@ async fn groups_answer_only_when_mentioned_or_replied_to() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pressing_a_button_runs_its_action_answers_the_click_and_posts_the_result() {
-    let bot = start("click").await;
+    let (bot, _state) = start("click").await;
     bot.fake.private_message(ALICE, "Alice", "is latte ok?");
     let card = bot.nth_message(ALICE, 1).await;
     let (_, data) = card.buttons().into_iter().find(|(_, d)| d.starts_with("restart ")).expect("a restart button");
@@ -205,7 +210,7 @@ async fn pressing_a_button_runs_its_action_answers_the_click_and_posts_the_resul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graph_is_sent_as_a_png_photo() {
-    let bot = start("graph").await;
+    let (bot, _state) = start("graph").await;
     bot.fake.private_message(ALICE, "Alice", "graf db loadbalancers:2 now-30m");
     let calls = bot.fake.wait_for(WAIT, |c| c.iter().any(|c| c.method == "sendphoto")).await;
     let photo = calls.iter().find(|c| c.method == "sendphoto").unwrap_or_else(|| panic!("no photo: {calls:#?}"));
@@ -219,7 +224,7 @@ async fn a_graph_is_sent_as_a_png_photo() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_edits_one_progress_message_in_place() {
-    let bot = start("progress").await;
+    let (bot, _state) = start("progress").await;
     bot.fake.private_message(ALICE, "Alice", "restart latte");
     let calls = bot
         .fake
@@ -240,7 +245,7 @@ async fn a_restart_edits_one_progress_message_in_place() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_hostile_output_is_escaped_cut_under_the_limit_and_sent_whole_as_a_file() {
-    let bot = start("long").await;
+    let (bot, _state) = start("long").await;
     bot.fake.private_message(ALICE, "Alice", "show logs for latte");
     let m = bot.nth_message(ALICE, 1).await;
     assert_eq!(bot.log_runs.load(Ordering::SeqCst), 1, "the log skill ran: {m:?}");
@@ -263,7 +268,7 @@ async fn long_hostile_output_is_escaped_cut_under_the_limit_and_sent_whole_as_a_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_users_are_refused_and_nothing_runs() {
-    let bot = start("stranger").await;
+    let (bot, _state) = start("stranger").await;
     bot.fake.private_message(MALLORY, "Mallory", "show logs for latte");
     let m = bot.nth_message(MALLORY, 1).await;
     assert!(m.text().contains("don't know you") && m.text().contains("666"), "{m:?}");
@@ -283,7 +288,7 @@ async fn unknown_users_are_refused_and_nothing_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odd_updates_do_not_stop_the_bot() {
-    let bot = start("odd").await;
+    let (bot, _state) = start("odd").await;
     bot.fake.push_update(serde_json::json!({"edited_message": {"message_id": 9, "date": 1, "chat": {"id": ALICE, "type": "private", "first_name": "A"}, "text": "x"}}));
     bot.fake.push_update(serde_json::json!({"something_new": {"x": 1}}));
     bot.fake.push_update(serde_json::json!({"message": {"message_id": 10, "date": 1, "chat": {"id": ALICE, "type": "private", "first_name": "A"}, "from": {"id": ALICE, "is_bot": false, "first_name": "A"}, "sticker": {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 1, "height": 1, "is_animated": false, "is_video": false}}}));
@@ -298,7 +303,8 @@ async fn odd_updates_do_not_stop_the_bot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_adapter_neither_repeats_nor_loses_updates() {
     // First run: one question answered; the offset file records it.
-    let state = state_file("restart");
+    let dir = state_dir("restart");
+    let state = offset_file(&dir);
     let bot = start_with(TelegramFake::default(), state.clone()).await;
     let first = bot.fake.private_message(ALICE, "Alice", "help");
     bot.nth_message(ALICE, 1).await;
@@ -324,7 +330,8 @@ async fn a_restarted_adapter_neither_repeats_nor_loses_updates() {
 async fn a_wrong_token_stops_the_adapter_with_an_error() {
     let fake = TelegramFake::default();
     let served = serve(fake.router()).await;
-    let mut cfg = config(&fake, &served, &state_file("token"));
+    let dir = state_dir("token");
+    let mut cfg = config(&fake, &served, &offset_file(&dir));
     cfg.token = pipilu::config::BotToken("999:wrong".into());
     let (_stop, task) = spawn(core(Arc::new(AtomicUsize::new(0))).await, cfg);
     let result = tokio::time::timeout(WAIT, task).await.expect("stops").expect("joins");
@@ -340,7 +347,8 @@ async fn webhook_mode_takes_only_updates_with_the_secret_and_each_once() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr")
     };
-    let mut cfg = config(&fake, &served, &state_file("webhook"));
+    let dir = state_dir("webhook");
+    let mut cfg = config(&fake, &served, &offset_file(&dir));
     cfg.mode = pipilu::config::TelegramMode::Webhook;
     cfg.webhook_url = Some("https://bot.example.com/tg/hook".into());
     cfg.secret_token = Some(pipilu::config::BotToken("s3cret_T0ken".into()));

@@ -456,7 +456,6 @@ mod tests {
     use async_trait::async_trait;
     use nlu::{Resolved, Verdict};
     use skills::{Risk, Skill};
-    use std::path::PathBuf;
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -486,15 +485,13 @@ mod tests {
 
     /// The lexical engine, trained once per test run and loaded by each test.
     fn engine() -> Engine {
-        static FILE: OnceLock<PathBuf> = OnceLock::new();
-        let file = FILE.get_or_init(|| {
-            let data = crate::cli::nlu::chatops_data(None).expect("built-in data");
-            let engine = crate::cli::nlu::train_chatops(&data, None, false).expect("train");
-            let path = std::env::temp_dir().join(format!("pipilu-router-test-{}.bin", std::process::id()));
-            engine.save(&path).expect("save");
-            path
-        });
-        Engine::load(file, None).expect("load")
+        static ENGINE: OnceLock<Engine> = OnceLock::new();
+        ENGINE
+            .get_or_init(|| {
+                let data = crate::cli::nlu::chatops_data(None).expect("built-in data");
+                crate::cli::nlu::train_chatops(&data, None, false).expect("train")
+            })
+            .clone()
     }
 
     async fn core(risk: Risk) -> (Core, Arc<AtomicUsize>) {
