@@ -15,7 +15,8 @@ use crate::features::Lexicon;
 use crate::fuzzy::Gazetteer;
 use crate::intent::IntentModel;
 use crate::knn::{Knn, blend};
-use crate::logreg::{LogReg, TrainParams, fit_temperature, softmax};
+use crate::logreg::{TrainParams, fit_temperature, softmax};
+use crate::mlp::{Mlp, MlpParams};
 use crate::parse::{OUT_OF_SCOPE, Parse, Resolved, Scored, Slot, Verdict};
 use crate::slots::SlotTagger;
 use crate::spell::SpellIndex;
@@ -160,7 +161,7 @@ pub type Progress<'a> = &'a mut dyn FnMut(Stage, usize, usize);
 pub struct Model {
     labels: Vec<String>,
     lexical: IntentModel,
-    neural: Option<LogReg>,
+    neural: Option<Mlp>,
     neural_weight: f32,
     /// Nearest-neighbour vote over training embeddings, when validation data chose a weight for it.
     knn: Option<Knn>,
@@ -180,7 +181,7 @@ pub struct Engine {
     encoder: Option<std::sync::Arc<dyn SentenceEncoder>>,
 }
 
-const MAGIC: &[u8; 8] = b"PIPNLU03";
+const MAGIC: &[u8; 8] = b"PIPNLU04";
 
 fn embed_all(enc: &dyn SentenceEncoder, texts: &[&str], progress: Progress) -> Result<Vec<Vec<f32>>, EngineError> {
     let mut out = Vec::with_capacity(texts.len());
@@ -189,10 +190,6 @@ fn embed_all(enc: &dyn SentenceEncoder, texts: &[&str], progress: Progress) -> R
         progress(Stage::Embedding, out.len(), texts.len());
     }
     Ok(out)
-}
-
-fn dense(v: &[f32]) -> Vec<(u32, f32)> {
-    v.iter().enumerate().map(|(i, x)| (i as u32, *x)).collect()
 }
 
 fn argmax(p: &[f32]) -> usize {
@@ -268,22 +265,16 @@ impl Engine {
                 opts.intent,
                 &mut |e| progress(Stage::Lexical, e, epochs),
             );
-            let mut neural = None;
             let mut knn = None;
             let mut xs = None;
             if let Some(enc) = encoder.as_deref() {
                 let texts: Vec<&str> = train.iter().map(|e| e.text.as_str()).collect();
                 let emb = embed_all(enc, &texts, progress)?;
-                let dense_xs: Vec<Vec<(u32, f32)>> = emb.iter().map(|v| dense(v)).collect();
                 if !valid.is_empty() {
                     let dim = enc.sentence_dim().unwrap_or_else(|| emb.first().map_or(0, Vec::len));
                     knn = Some(Knn::new(&emb, dim, &ys, labels.len()));
                 }
-                let dim = dense_xs.first().map_or(0, Vec::len);
-                neural = Some(LogReg::train(&dense_xs, &ys, dim, labels.len(), neural_params(opts), &mut |e| {
-                    progress(Stage::NeuralHead, e, NEURAL_EPOCHS)
-                }));
-                xs = Some(dense_xs);
+                xs = Some(emb);
             }
             let out_of_fold = cross_validate.then(|| {
                 let cv = CvInputs {
@@ -296,6 +287,9 @@ impl Engine {
                     xs: xs.as_deref(),
                 };
                 cross_validated_probs(&cv, opts)
+            });
+            let neural = xs.as_deref().map(|xs| {
+                Mlp::train(xs, &ys, labels.len(), neural_params(opts), &mut |e, of| progress(Stage::NeuralHead, e, of))
             });
             let tagger = tagger.join().map_err(|_| EngineError::Encoder("slot tagger training panicked".into()))?;
             progress(Stage::Slots, opts.crf.epochs, opts.crf.epochs);
@@ -350,7 +344,7 @@ impl Engine {
             if let (Some(enc), Some(head)) = (encoder.as_deref(), model.neural.as_mut()) {
                 let texts: Vec<&str> = valid.iter().map(|e| e.text.as_str()).collect();
                 let emb = embed_all(enc, &texts, progress)?;
-                let logits: Vec<Vec<f32>> = emb.iter().map(|v| head.logits(&dense(v))).collect();
+                let logits: Vec<Vec<f32>> = emb.iter().map(|v| head.logits(v)).collect();
                 let kl: Vec<Vec<f32>> =
                     logits.iter().zip(&vys).filter(|(_, y)| **y != usize::MAX).map(|(l, _)| l.clone()).collect();
                 let t = fit_temperature(&kl, &kys);
@@ -461,7 +455,7 @@ impl Engine {
         }
         match enc.embed_batch(&[text]) {
             Ok(v) if !v.is_empty() => {
-                let neu = head.predict_proba(&dense(&v[0]));
+                let neu = head.predict_proba(&v[0]);
                 let mut p = mix(&lex, &neu, self.model.neural_weight);
                 if let Some(knn) = &self.model.knn {
                     p = blend(&p, &knn.vote(&v[0], None), self.model.knn_weight);
@@ -574,8 +568,6 @@ impl Engine {
     }
 }
 
-/// Epochs of the neural head.
-const NEURAL_EPOCHS: usize = 40;
 /// Folds of the cross-validation that picks the mix weight without a validation split.
 const CV_FOLDS: usize = 5;
 /// Fewer training sentences than this keep the even mix: folds of a few dozen
@@ -583,8 +575,8 @@ const CV_FOLDS: usize = 5;
 /// 100 sentences each, lose 2 points of accuracy to it).
 const CV_MIN_EXAMPLES: usize = 500;
 
-fn neural_params(opts: &TrainOptions) -> TrainParams {
-    TrainParams { epochs: NEURAL_EPOCHS, learning_rate: 0.3, l2: 1e-6, ..opts.intent }
+fn neural_params(opts: &TrainOptions) -> MlpParams {
+    MlpParams { seed: opts.intent.seed, balanced: opts.intent.balanced, ..MlpParams::default() }
 }
 
 /// What the cross-validation of the two intent layers needs.
@@ -596,7 +588,7 @@ struct CvInputs<'a> {
     cross: &'a CrossFit,
     lexicon: &'a Lexicon,
     /// The neural head's inputs, when the encoder is there.
-    xs: Option<&'a [Vec<(u32, f32)>]>,
+    xs: Option<&'a [Vec<f32>]>,
 }
 
 /// Out-of-fold probabilities of the lexical and (when there are inputs for it)
@@ -628,9 +620,8 @@ fn cross_validated_probs(cv: &CvInputs<'_>, opts: &TrainOptions) -> (Vec<Vec<f32
             lex_p[i] = lex.predict(&cv.train[i].tokens, &cv.cross.for_example(i).gazetteer);
         }
         if let Some(xs) = cv.xs {
-            let sub_xs: Vec<Vec<(u32, f32)>> = kept.iter().map(|&i| xs[i].clone()).collect();
-            let dim = sub_xs.first().map_or(0, Vec::len);
-            let head = LogReg::train(&sub_xs, &sub_ys, dim, cv.classes, neural_params(opts), &mut |_| {});
+            let sub_xs: Vec<Vec<f32>> = kept.iter().map(|&i| xs[i].clone()).collect();
+            let head = Mlp::train(&sub_xs, &sub_ys, cv.classes, neural_params(opts), &mut |_, _| {});
             for &i in &held {
                 neu_p[i] = head.predict_proba(&xs[i]);
             }
