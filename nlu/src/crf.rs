@@ -29,10 +29,11 @@ pub struct CrfParams {
 }
 
 impl Default for CrfParams {
-    /// Twelve epochs: from 8 to 15 the ChatOps and SNIPS test scores move by a
-    /// sentence or two, and 12 is the fewest at which none is below 15's.
+    /// Eight epochs, chosen on SNIPS's validation split (trained on `train`,
+    /// scored on `valid`, never on a test set): slot F1 94.43 at 6 epochs,
+    /// 94.46 at 8, 94.29 at 10, 94.09 at 12, 94.37 at 15, 94.29 at 20.
     fn default() -> Self {
-        CrfParams { epochs: 12, learning_rate: 0.1, l2: 1e-5, seed: 7 }
+        CrfParams { epochs: 8, learning_rate: 0.1, l2: 1e-5, seed: 7 }
     }
 }
 
