@@ -47,10 +47,14 @@ pub struct MlpParams {
 }
 
 impl Default for MlpParams {
+    /// 1,024 hidden units and 40 epochs, chosen on validation data: the CLINC150
+    /// `val` objective (3/4 in-scope + 1/4 out-of-scope, the engine's own) was
+    /// 93.33 for 256 units × 20 epochs, 93.25 for 512 × 20, 93.85 for 1,024 × 30
+    /// and 94.13 for 1,024 × 40; SNIPS `valid` tied the last two at 98.86.
     fn default() -> Self {
         MlpParams {
             hidden: 1024,
-            epochs: 30,
+            epochs: 40,
             min_steps: 400,
             batch: 64,
             learning_rate: 1e-3,
