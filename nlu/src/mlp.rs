@@ -1,11 +1,11 @@
 //! The neural layer's head: one hidden layer over the encoder's frozen
 //! sentence features, trained in-process.
 //!
-//! Why not the linear head the lexical layer uses: on frozen MiniLM features a
+//! Why not a linear head, as the lexical layer has: on frozen MiniLM features a
 //! hidden layer draws a better line between in-scope and out-of-scope, where a
 //! linear head has no room left (CLINC150 in-scope accuracy at 80 % out-of-scope
-//! recall rose by about 0.6 points in a scikit-learn/torch trial on the same
-//! vectors). Why by hand: it is two matrix products and their gradients; the
+//! recall on test: 94.38 with the linear head this layer had before, 95.24 with
+//! this one; see BENCHMARKS.md). Why by hand: it is two matrix products and their gradients; the
 //! products come from `matrixmultiply` (the kernel `ndarray` uses), the rest is
 //! AdamW, dropout and label smoothing, which no small, well-kept crate offers
 //! over plain buffers without pulling in a tensor framework.
@@ -83,7 +83,6 @@ pub struct Mlp {
 
 /// `c = a · b (+ c when accumulate)`, with `a` of `m x k` and `b` of `k x n`
 /// given by their row and column strides, so transposes cost nothing.
-#[allow(clippy::too_many_arguments)]
 fn gemm(m: usize, k: usize, n: usize, a: (&[f32], usize, usize), b: (&[f32], usize, usize), c: &mut [f32]) {
     let span = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs + 1;
     if m == 0 || k == 0 || n == 0 {
