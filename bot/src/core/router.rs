@@ -483,7 +483,7 @@ mod tests {
         }
     }
 
-    /// The lexical engine, trained once per test run and loaded by each test.
+    /// The lexical engine, trained once per test run and cloned for each test.
     fn engine() -> Engine {
         static ENGINE: OnceLock<Engine> = OnceLock::new();
         ENGINE
