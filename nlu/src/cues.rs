@@ -17,7 +17,7 @@ use serde::Serialize;
 pub enum CueKind {
     /// An imperative negation: "don't", "do not", "never", "no need to", "不要", "别".
     Negation,
-    /// Alternatives offered: "or", "either", "或者".
+    /// Alternatives offered: "or", "either", "或者", "A 还是 B".
     Alternative,
 }
 
@@ -63,6 +63,7 @@ const PATTERNS: &[(CueKind, &[&str])] = &[
     (CueKind::Alternative, &["or"]),
     (CueKind::Alternative, &["either"]),
     (CueKind::Alternative, &["或"]),
+    (CueKind::Alternative, &["还", "是"]),
 ];
 
 /// "别" is also part of words that are not "don't": 特别 (especially), 区别
@@ -74,6 +75,48 @@ fn is_bie_in_a_word(tokens: &[Token], i: usize) -> bool {
         || matches!(after, Some("的" | "人" | "处"))
 }
 
+/// "还是" is "or" between choices ("重启 latte 还是 payments") but "still" before
+/// a state ("latte 还是不行", "还是很慢", "还是挂了"): those are the problem a
+/// real request describes. Any other use ("还是重启吧", "better restart") is
+/// kept as a cue: a wrong "or" costs one click, a missed one a guess.
+fn is_haishi_still(tokens: &[Token], i: usize) -> bool {
+    let after = tokens.get(i + 2).map(|t| t.norm.as_str());
+    matches!(
+        after,
+        Some(
+            "不" | "没"
+                | "很"
+                | "挺"
+                | "太"
+                | "一"
+                | "有"
+                | "在"
+                | "会"
+                | "卡"
+                | "挂"
+                | "慢"
+                | "报"
+                | "超"
+                | "连"
+                | "起"
+                | "失"
+                | "出"
+                | "那"
+                | "这"
+                | "老"
+        )
+    )
+}
+
+/// Whether the words at `i` spell a pattern but, by their neighbours, mean something else.
+fn is_false_hit(words: &[&str], tokens: &[Token], i: usize) -> bool {
+    match words {
+        ["别"] => is_bie_in_a_word(tokens, i),
+        ["还", "是"] => is_haishi_still(tokens, i),
+        _ => false,
+    }
+}
+
 /// The cues in `tokens` (of `text`), in text order.
 pub fn find(text: &str, tokens: &[Token]) -> Vec<Cue> {
     let mut cues = Vec::new();
@@ -83,7 +126,7 @@ pub fn find(text: &str, tokens: &[Token]) -> Vec<Cue> {
             tokens.get(i..i + words.len()).is_some_and(|w| w.iter().zip(words.iter()).all(|(t, p)| t.norm == *p))
         });
         match hit {
-            Some((kind, words)) if !(words == &["别"] && is_bie_in_a_word(tokens, i)) => {
+            Some((kind, words)) if !is_false_hit(words, tokens, i) => {
                 let (start, end) = (tokens[i].start, tokens[i + words.len() - 1].end);
                 cues.push(Cue { kind: *kind, raw: text[start..end].to_string(), span: (start, end) });
                 i += words.len();
@@ -114,6 +157,8 @@ mod tests {
         assert_eq!(kinds("别重启 latte"), vec![(Negation, "别".into())]);
         assert_eq!(kinds("不要重启 payments"), vec![(Negation, "不要".into())]);
         assert_eq!(kinds("重启 latte 或 payments"), vec![(Alternative, "或".into())]);
+        assert_eq!(kinds("重启 latte 还是 payments？"), vec![(Alternative, "还是".into())]);
+        assert_eq!(kinds("检查一下还是重启 latte"), vec![(Alternative, "还是".into())]);
     }
 
     #[test]
@@ -126,6 +171,9 @@ mod tests {
             "重启 latte",
             "latte 特别慢，重启一下",
             "重启别的服务",
+            "latte 还是不行，重启一下",
+            "payments 还是很慢，帮我重启",
+            "latte 还是挂了，重启",
             "",
         ] {
             assert!(kinds(text).is_empty(), "{text}: {:?}", kinds(text));
