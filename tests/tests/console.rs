@@ -98,6 +98,7 @@ fn a_negated_or_either_or_restart_is_not_run() {
         ("negated", "do not restart latte", "do not"),
         ("negated-zh", "别重启 latte", "别"),
         ("either-or", "check or restart latte", "or"),
+        ("either-or-zh", "重启 latte 还是 payments", "还是"),
     ] {
         let (v, _) = ask_json(name, sentence);
         assert_eq!(outcome(&v).0, "clarified", "{sentence}: {v}");
@@ -105,6 +106,21 @@ fn a_negated_or_either_or_restart_is_not_run() {
         assert!(title.contains(&format!("'{cue}'")), "{sentence}: {title}");
         assert!(!title.contains("was restarted"), "{sentence}: {v}");
     }
+}
+
+#[test]
+fn a_restart_of_two_services_asks_which_and_the_button_restarts_that_one() {
+    let (v, dir) = ask_json("two-services", "restart latte and payments");
+    assert_eq!(outcome(&v).0, "clarified", "{v}");
+    let buttons = card(&v)["buttons"].as_array().cloned().unwrap_or_default();
+    let labels: Vec<&str> = buttons.iter().filter_map(|b| b["label"].as_str()).collect();
+    assert_eq!(labels, ["Restart latte", "Restart payments-api", "No"], "{v}");
+    let payload = buttons[1]["payload"].as_str().expect("payload");
+    let out = run(dir.path(), &["ask", "--json", "--action", "run", "--payload", payload], None);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(outcome(&v), ("ran", "restart_service"), "{v}");
+    assert!(card(&v)["title"].as_str().unwrap_or("").contains("payments-api"), "{v}");
 }
 
 #[test]

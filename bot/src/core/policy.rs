@@ -201,12 +201,44 @@ fn capitalise(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
-/// `a`, `a or b`, `a, b or c`.
-fn or_list(items: &[String]) -> String {
+/// `a`, `a or b`, `a, b or c` (with `conjunction` "or").
+fn listed(items: &[String], conjunction: &str) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
-        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+        [rest @ .., last] => format!("{} {conjunction} {last}", rest.join(", ")),
+    }
+}
+
+/// The first entity kind named more than once with different values
+/// ("restart latte and payments"), with the names in text order.
+fn several_names(slots: &[Slot]) -> Option<(&'static str, Vec<String>)> {
+    ENTITY_SLOTS.iter().find_map(|kind| {
+        let mut names: Vec<String> = Vec::new();
+        for s in slots.iter().filter(|s| s.name == *kind) {
+            if !names.contains(&s.value) {
+                names.push(s.value.clone());
+            }
+        }
+        (names.len() > 1).then_some((*kind, names))
+    })
+}
+
+/// A change named for several services (dashboards, firewalls) is run for one
+/// at a time, each by its own button: the bot never picks one of them itself.
+fn one_at_a_time(parse: &Parse, kind: &str, names: &[String], cue: Option<&nlu::Cue>) -> Decision {
+    let mut options: Vec<Choice> = names
+        .iter()
+        .map(|name| {
+            let slots: Vec<Slot> = parse.slots.iter().filter(|s| s.name != kind || s.value == *name).cloned().collect();
+            run_choice(&parse.intent, &slots)
+        })
+        .collect();
+    options.push(Choice { label: "No".into(), action: action::CANCEL.into(), payload: String::new() });
+    let why = cue.map(|c| format!("You wrote '{}', so I won't act on my own. ", c.raw)).unwrap_or_default();
+    Decision::Clarify {
+        question: format!("{why}You named {}; I act on one {kind} at a time. Which one?", listed(names, "and")),
+        options,
     }
 }
 
@@ -287,6 +319,14 @@ impl Policy {
         // "don't restart latte", "check or restart latte": a change's intent,
         // but maybe not a request for it.
         let cue = parse.cues.first().filter(|_| skill.risk != Risk::Read);
+        // A skill takes one name of a kind: the others must not be dropped unsaid.
+        if let Some((kind, names)) = several_names(&parse.slots) {
+            if skill.risk == Risk::Read {
+                notes.push(format!("only {} is shown; ask again for {}", names[0], listed(&names[1..], "and")));
+            } else {
+                return one_at_a_time(parse, kind, &names, cue);
+            }
+        }
         if origin == Origin::Typed && (parse.confidence < gate.min_confidence || cut || cue.is_some()) {
             let no = Choice { label: "No".into(), action: action::CANCEL.into(), payload: String::new() };
             let ask = format!("Do you want me to {}?", describe(&parse.intent, &parse.slots));
@@ -345,7 +385,12 @@ impl Policy {
         let options =
             names.iter().map(|n| run_choice(&parse.intent, &with_name(&parse.slots, slot, n))).collect::<Vec<_>>();
         Decision::Clarify {
-            question: format!("I don't know a {} called '{}'. Did you mean {}?", slot.name, slot.raw, or_list(names)),
+            question: format!(
+                "I don't know a {} called '{}'. Did you mean {}?",
+                slot.name,
+                slot.raw,
+                listed(names, "or")
+            ),
             options,
         }
     }
@@ -482,6 +527,29 @@ mod tests {
             let read = Parse { intent: "health_check".into(), ..p };
             assert!(matches!(decide(&read, Origin::Typed), Decision::Run { .. }));
         }
+    }
+
+    #[test]
+    fn a_change_to_several_services_offers_one_button_each() {
+        let g = gaz();
+        let two = vec![service("latte", &g), service("payments-api", &g)];
+        for origin in [Origin::Typed, Origin::Clicked] {
+            let d = decide(&parse("restart_service", 0.99, Verdict::Confident, two.clone()), origin);
+            let Decision::Clarify { question, options } = d else { panic!("ran on two services: {d:?}") };
+            assert_eq!(question, "You named latte and payments-api; I act on one service at a time. Which one?");
+            let labels: Vec<&str> = options.iter().map(|o| o.label.as_str()).collect();
+            assert_eq!(labels, ["Restart latte", "Restart payments-api", "No"]);
+            assert_eq!(options[1].payload, "restart_service?service=payments-api");
+        }
+        // The same name twice is one service.
+        let same = vec![service("latte", &g), service("latte", &g)];
+        let d = decide(&parse("restart_service", 0.99, Verdict::Confident, same), Origin::Typed);
+        assert!(matches!(d, Decision::Run { .. }), "{d:?}");
+        // A read runs for the first and says what it left.
+        let d = decide(&parse("health_check", 0.99, Verdict::Confident, two), Origin::Typed);
+        let Decision::Run { request, notes, .. } = d else { panic!("{d:?}") };
+        assert_eq!(request.service.as_deref(), Some("latte"));
+        assert_eq!(notes, ["only latte is shown; ask again for payments-api"]);
     }
 
     #[test]
