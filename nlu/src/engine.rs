@@ -316,15 +316,18 @@ impl Engine {
             // out-of-scope examples) the confidence threshold are chosen on
             // out-of-fold predictions of the training data, so they are never
             // tuned on what they are scored on.
-            let probs = match neu_p {
+            let probs = match &neu_p {
                 Some(neu_p) => {
-                    model.neural_weight = best_mix(&lex_p, &neu_p, &ys, oos, model.thresholds);
-                    lex_p.iter().zip(&neu_p).map(|(a, b)| mix(a, b, model.neural_weight)).collect()
+                    model.neural_weight = best_mix(&lex_p, neu_p, &ys, oos, model.thresholds);
+                    lex_p.iter().zip(neu_p).map(|(a, b)| mix(a, b, model.neural_weight)).collect()
                 }
-                None => lex_p,
+                None => lex_p.clone(),
             };
             if oos.is_some() {
                 model.thresholds = tune_thresholds(&probs, &ys, oos, model.thresholds).0;
+            }
+            if neu_p.is_some() {
+                model.thresholds.lexical_sure = tune_lexical_sure(&lex_p, &probs, &ys, oos, model.thresholds);
             }
         }
         let valid: Vec<&Example> =
@@ -371,6 +374,9 @@ impl Engine {
             }
             if valid.iter().any(|e| is_oos(e, opts)) {
                 model.thresholds = tune_thresholds(&probs, &vys, oos, model.thresholds).0;
+            }
+            if model.neural.is_some() && encoder.is_some() {
+                model.thresholds.lexical_sure = tune_lexical_sure(&lex_p, &probs, &vys, oos, model.thresholds);
             }
         }
         Ok(Engine { model, encoder: encoder.map(std::sync::Arc::from) })
@@ -686,16 +692,13 @@ fn tune_thresholds(probs: &[Vec<f32>], ys: &[usize], oos: Option<usize>, base: T
     for &c in &candidates {
         let (mut ok_in, mut n_in, mut ok_oos, mut n_oos) = (0usize, 0usize, 0usize, 0usize);
         for (p, &y) in probs.iter().zip(ys) {
-            let top = (0..p.len()).filter(|&i| Some(i) != oos).max_by(|&a, &b| p[a].total_cmp(&p[b]));
-            let oos_p = oos.map_or(0.0, |o| p[o]);
-            let pred_oos = top.is_none_or(|t| oos_p > p[t] || p[t] < c);
-            let gold_oos = Some(y) == oos || y == usize::MAX;
-            if gold_oos {
+            let ok = decided_right(p, y, oos, c);
+            if Some(y) == oos || y == usize::MAX {
                 n_oos += 1;
-                ok_oos += usize::from(pred_oos);
+                ok_oos += usize::from(ok);
             } else {
                 n_in += 1;
-                ok_in += usize::from(!pred_oos && top == Some(y));
+                ok_in += usize::from(ok);
             }
         }
         let acc = ok_in as f32 / n_in.max(1) as f32;
@@ -705,6 +708,41 @@ fn tune_thresholds(probs: &[Vec<f32>], ys: &[usize], oos: Option<usize>, base: T
         }
     }
     best
+}
+
+/// Whether probabilities `p` give the right verdict for gold class `y`
+/// (`usize::MAX` or `oos` for out of scope) at confidence threshold `c`.
+fn decided_right(p: &[f32], y: usize, oos: Option<usize>, c: f32) -> bool {
+    let top = (0..p.len()).filter(|&i| Some(i) != oos).max_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let oos_p = oos.map_or(0.0, |o| p[o]);
+    let pred_oos = top.is_none_or(|t| oos_p > p[t] || p[t] < c);
+    if Some(y) == oos || y == usize::MAX { pred_oos } else { !pred_oos && top == Some(y) }
+}
+
+/// Lexical confidences at which the neural layer may be skipped, lowest first.
+const SKIP_CANDIDATES: [f32; 6] = [0.9, 0.95, 0.98, 0.99, 0.995, 0.999];
+
+/// The lowest lexical confidence above which skipping the neural layer loses
+/// no held-out decision: on the held-out sentences the lexical layer is that
+/// sure of, its verdicts alone are right at least as often as the mix's. The
+/// skip is what keeps a typical message in microseconds, so it is never turned
+/// off, only raised to the highest candidate.
+fn tune_lexical_sure(lex_p: &[Vec<f32>], probs: &[Vec<f32>], ys: &[usize], oos: Option<usize>, th: Thresholds) -> f32 {
+    let c = th.min_confidence;
+    let last = SKIP_CANDIDATES[SKIP_CANDIDATES.len() - 1];
+    SKIP_CANDIDATES
+        .into_iter()
+        .find(|&t| {
+            let (mut lex_ok, mut mix_ok) = (0usize, 0usize);
+            for ((lex, mixed), &y) in lex_p.iter().zip(probs).zip(ys) {
+                if lex.get(argmax(lex)).is_some_and(|&top| top >= t) {
+                    lex_ok += usize::from(decided_right(lex, y, oos, c));
+                    mix_ok += usize::from(decided_right(mixed, y, oos, c));
+                }
+            }
+            lex_ok >= mix_ok
+        })
+        .unwrap_or(last)
 }
 
 fn cut(text: &str) -> (&str, bool) {
@@ -791,5 +829,22 @@ fn resolve_entity(slot: &mut Slot, gaz: &Gazetteer) {
     if let Some(m) = gaz.lookup(&slot.name, &slot.raw, FUZZY_MIN) {
         slot.value = m.canonical.clone();
         slot.resolved = Some(Resolved::Entity { canonical: m.canonical, score: m.score });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_threshold_rises_above_confident_lexical_mistakes() {
+        let th = Thresholds { min_confidence: 0.3, ..Thresholds::default() };
+        // Sentence 0: lexical right at 0.97. Sentence 1: lexical wrong at 0.96,
+        // the mix right. Skipping at 0.9 or 0.95 would lose sentence 1.
+        let lex = vec![vec![0.97, 0.03], vec![0.96, 0.04]];
+        let mixed = vec![vec![0.9, 0.1], vec![0.2, 0.8]];
+        assert_eq!(tune_lexical_sure(&lex, &mixed, &[0, 1], None, th), 0.98);
+        // When the lexical layer is right wherever it is sure, the lowest candidate wins.
+        assert_eq!(tune_lexical_sure(&lex, &mixed, &[0, 0], None, th), SKIP_CANDIDATES[0]);
     }
 }

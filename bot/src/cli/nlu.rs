@@ -176,12 +176,17 @@ fn train(args: &NluArgs, data: Option<&Path>) -> Result<ExitCode> {
     engine.save(&path)?;
     let th = engine.thresholds();
     eprintln!(
-        "trained on {} examples ({}) in {:.2} s; confidence threshold {:.2} ({:.2} for risky intents); wrote {}",
+        "trained on {} examples ({}) in {:.2} s; confidence threshold {:.2} ({:.2} for risky intents){}; wrote {}",
         set.examples.len(),
         engine.layers().join(" + "),
         t.elapsed().as_secs_f64(),
         th.min_confidence,
         th.risky_min_confidence.max(th.min_confidence),
+        if engine.has_neural() {
+            format!("; neural layer skipped at lexical confidence {:.3} and above", th.lexical_sure)
+        } else {
+            String::new()
+        },
         path.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -361,6 +366,7 @@ fn evaluate(
         b.finish();
         train_secs += start.elapsed().as_secs_f64();
         if engine.has_neural() {
+            tracing::info!(corpus = %c.name, lexical_sure = engine.thresholds().lexical_sure, "neural layer skip tuned");
             layers = engine.layers().iter().map(|s| s.to_string()).collect();
         }
         preds.extend(eval::predict_all(&engine, &c.test, c.oos_label.as_deref()));
