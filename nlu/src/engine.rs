@@ -286,7 +286,7 @@ impl Engine {
                     lexicon: &lexicon,
                     xs: xs.as_deref(),
                 };
-                cross_validated_probs(&cv, opts)
+                cross_validated_logits(&cv, opts)
             });
             let neural = xs.as_deref().map(|xs| {
                 Mlp::train(xs, &ys, labels.len(), neural_params(opts), &mut |e, of| progress(Stage::NeuralHead, e, of))
@@ -311,11 +311,22 @@ impl Engine {
             spell: if opts.spell { SpellIndex::fit(train, 3) } else { SpellIndex::default() },
             gazetteer,
         };
-        if let Some((lex_p, neu_p)) = out_of_fold {
-            // No validation split: the mix weight and (where the data has
-            // out-of-scope examples) the confidence threshold are chosen on
-            // out-of-fold predictions of the training data, so they are never
-            // tuned on what they are scored on.
+        if let Some((lex_l, neu_l)) = out_of_fold {
+            // No validation split: the softmax temperatures, the mix weight
+            // and (where the data has out-of-scope examples) the confidence
+            // threshold are chosen on out-of-fold scores of the training data,
+            // so they are never tuned on what they are scored on. Calibrating
+            // matters here as much as with a validation split: the risky
+            // intents' threshold is an absolute probability.
+            let (t, lex_p) = calibrated(&lex_l, &ys);
+            model.lexical.set_temperature(t);
+            let neu_p = neu_l.map(|l| {
+                let (t, p) = calibrated(&l, &ys);
+                if let Some(head) = model.neural.as_mut() {
+                    head.set_temperature(t);
+                }
+                p
+            });
             let probs = match &neu_p {
                 Some(neu_p) => {
                     model.neural_weight = best_mix(&lex_p, neu_p, &ys, oos, model.thresholds);
@@ -352,14 +363,7 @@ impl Engine {
                     logits.iter().zip(&vys).filter(|(_, y)| **y != usize::MAX).map(|(l, _)| l.clone()).collect();
                 let t = fit_temperature(&kl, &kys);
                 head.set_temperature(t);
-                let neu_p: Vec<Vec<f32>> = logits
-                    .iter()
-                    .map(|l| {
-                        let mut p = l.clone();
-                        softmax(&mut p, t);
-                        p
-                    })
-                    .collect();
+                let neu_p = with_temperature(&logits, t);
                 model.neural_weight = best_mix(&lex_p, &neu_p, &vys, oos, model.thresholds);
                 probs = lex_p.iter().zip(&neu_p).map(|(a, b)| mix(a, b, model.neural_weight)).collect();
                 if let Some(knn) = knn {
@@ -597,11 +601,11 @@ struct CvInputs<'a> {
     xs: Option<&'a [Vec<f32>]>,
 }
 
-/// Out-of-fold probabilities of the lexical and (when there are inputs for it)
-/// neural layers for every training example. Folds are the cross-fit's, so a
+/// Out-of-fold scores (logits) of the lexical and (when there are inputs for
+/// it) neural layers for every training example. Folds are the cross-fit's, so a
 /// held-out sentence is scored with the gazetteer of the other folds: its own
 /// names unknown, as on live text.
-fn cross_validated_probs(cv: &CvInputs<'_>, opts: &TrainOptions) -> (Vec<Vec<f32>>, Option<Vec<Vec<f32>>>) {
+fn cross_validated_logits(cv: &CvInputs<'_>, opts: &TrainOptions) -> (Vec<Vec<f32>>, Option<Vec<Vec<f32>>>) {
     let n = cv.train.len();
     let mut lex_p = vec![Vec::new(); n];
     let mut neu_p = vec![Vec::new(); n];
@@ -623,17 +627,35 @@ fn cross_validated_probs(cv: &CvInputs<'_>, opts: &TrainOptions) -> (Vec<Vec<f32
             &mut |_| {},
         );
         for &i in &held {
-            lex_p[i] = lex.predict(&cv.train[i].tokens, &cv.cross.for_example(i).gazetteer);
+            lex_p[i] = lex.logits(&cv.train[i].tokens, &cv.cross.for_example(i).gazetteer);
         }
         if let Some(xs) = cv.xs {
             let sub_xs: Vec<Vec<f32>> = kept.iter().map(|&i| xs[i].clone()).collect();
             let head = Mlp::train(&sub_xs, &sub_ys, cv.classes, neural_params(opts), &mut |_, _| {});
             for &i in &held {
-                neu_p[i] = head.predict_proba(&xs[i]);
+                neu_p[i] = head.logits(&xs[i]);
             }
         }
     }
     (lex_p, cv.xs.map(|_| neu_p))
+}
+
+/// Probabilities of `logits` at softmax temperature `t`.
+fn with_temperature(logits: &[Vec<f32>], t: f32) -> Vec<Vec<f32>> {
+    logits
+        .iter()
+        .map(|l| {
+            let mut p = l.clone();
+            softmax(&mut p, t);
+            p
+        })
+        .collect()
+}
+
+/// The temperature that calibrates held-out `logits`, and the probabilities it gives.
+fn calibrated(logits: &[Vec<f32>], ys: &[usize]) -> (f32, Vec<Vec<f32>>) {
+    let t = fit_temperature(logits, ys);
+    (t, with_temperature(logits, t))
 }
 
 /// The weight of the nearest-neighbour vote (0 to 0.6 by tenths) that scores

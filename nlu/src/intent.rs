@@ -66,6 +66,16 @@ impl IntentModel {
         self.model.predict_proba(&self.vectorize(tokens, gaz))
     }
 
+    /// Raw scores, before temperature and softmax.
+    pub fn logits(&self, tokens: &[Token], gaz: &Gazetteer) -> Vec<f32> {
+        self.model.logits(&self.vectorize(tokens, gaz))
+    }
+
+    /// Sets the softmax temperature (fitted on held-out scores elsewhere).
+    pub fn set_temperature(&mut self, t: f32) {
+        self.model.set_temperature(t);
+    }
+
     /// Calibrates the softmax temperature on held-out examples.
     pub fn calibrate(&mut self, examples: &[Example], ys: &[usize], gaz: &Gazetteer) {
         let xs: Vec<SparseVec> = examples.iter().map(|e| self.vectorize(&e.tokens, gaz)).collect();

@@ -28,8 +28,13 @@ pub struct TrainParams {
 }
 
 impl Default for TrainParams {
+    /// Learning rate 0.1 and L2 1e-6, chosen on validation data (lexical
+    /// layer alone, objective 3/4 in-scope + 1/4 out-of-scope on CLINC150
+    /// `val`, accuracy on SNIPS `valid`): 0.5 / 1e-5 gave 86.65 and 98.00,
+    /// 0.1 / 1e-6 gives 88.95 and 98.57. Stronger L2 (3e-5 to 3e-4) and more
+    /// epochs (60) scored lower on both.
     fn default() -> Self {
-        TrainParams { epochs: 30, learning_rate: 0.5, l2: 1e-5, seed: 42, balanced: true }
+        TrainParams { epochs: 30, learning_rate: 0.1, l2: 1e-6, seed: 42, balanced: true }
     }
 }
 
