@@ -6,7 +6,14 @@
 
 use std::io::{BufRead, Write};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("dump_features: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(dir), Some(out)) = (args.next(), args.next()) else {
         return Err("usage: dump_features MODEL_DIR OUT_FILE < lines".into());
