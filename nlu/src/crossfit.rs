@@ -46,6 +46,11 @@ impl CrossFit {
         CrossFit { folds, fold_of }
     }
 
+    /// The fold of example `i`.
+    pub fn fold(&self, i: usize) -> usize {
+        self.fold_of[i]
+    }
+
     /// The knowledge that example `i` may see during training.
     pub fn for_example(&self, i: usize) -> &Knowledge {
         &self.folds[self.fold_of[i]]

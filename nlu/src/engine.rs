@@ -121,6 +121,8 @@ pub struct TrainOptions {
     /// Intents that change things and so need `risky_min_confidence`.
     pub risky: Vec<String>,
     /// Slot-value-swapped copies of each annotated example for the tagger.
+    /// One, chosen on SNIPS's validation split (slot F1 94.82 with none,
+    /// 95.02 with one, 94.69 with two, 94.41 with four).
     pub augment: usize,
 }
 
@@ -135,7 +137,7 @@ impl Default for TrainOptions {
             names_from_examples: false,
             spell: true,
             risky: vec!["restart_service".to_string()],
-            augment: 2,
+            augment: 1,
         }
     }
 }
@@ -243,7 +245,9 @@ impl Engine {
             let with_slots: Vec<Example> = keep.iter().map(|&i| train[i].clone()).collect();
             // Variants see the knowledge of their original's fold.
             let (origin, with_slots): (Vec<usize>, Vec<Example>) =
-                crate::augment::augment(&with_slots, opts.augment, opts.intent.seed).into_iter().unzip();
+                crate::augment::augment(&with_slots, opts.augment, opts.intent.seed, &|j| cross.fold(keep[j]))
+                    .into_iter()
+                    .unzip();
             let keep: Vec<usize> = origin.iter().map(|&j| keep[j]).collect();
             Some(SlotTagger::train(
                 &with_slots,
