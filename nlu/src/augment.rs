@@ -11,6 +11,7 @@ use crate::data::{Example, SpanLabel};
 use crate::tokenize::Token;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// One slot value as it occurred: its text, its tokens (offsets from the
@@ -25,22 +26,23 @@ struct Value {
 impl Value {
     fn of(e: &Example, s: &SpanLabel) -> Option<Value> {
         let (a, b) = (e.tokens.get(s.start)?, e.tokens.get(s.end.checked_sub(1)?)?);
-        let base = a.start;
-        let tokens = e.tokens[s.start..s.end]
-            .iter()
-            .map(|t| Token { start: t.start - base, end: t.end - base, ..t.clone() })
-            .collect();
+        let tokens = e.tokens[s.start..s.end].iter().map(|t| moved(t, a.start, 0)).collect();
         Some(Value { text: e.text[a.start..b.end].to_string(), tokens, canonical: s.value.clone() })
     }
 }
 
+/// `t` with its offsets moved from counting at `from` to counting at `to`.
+fn moved(t: &Token, from: usize, to: usize) -> Token {
+    Token { start: t.start - from + to, end: t.end - from + to, ..t.clone() }
+}
+
 /// The values of each slot across the examples, deduplicated, per group.
-fn value_pool(examples: &[Example], group: &dyn Fn(usize) -> usize) -> BTreeMap<(usize, String), Vec<Value>> {
-    let mut pool: BTreeMap<(usize, String), Vec<Value>> = BTreeMap::new();
+fn value_pool<'a>(examples: &'a [Example], group: &dyn Fn(usize) -> usize) -> BTreeMap<(usize, &'a str), Vec<Value>> {
+    let mut pool: BTreeMap<(usize, &str), Vec<Value>> = BTreeMap::new();
     for (i, e) in examples.iter().enumerate() {
         for s in &e.spans {
             if let Some(v) = Value::of(e, s) {
-                pool.entry((group(i), s.slot.clone())).or_default().push(v);
+                pool.entry((group(i), s.slot.as_str())).or_default().push(v);
             }
         }
     }
@@ -75,7 +77,7 @@ pub fn augment(
             let picks: Vec<Option<&Value>> = e
                 .spans
                 .iter()
-                .map(|s| pool.get(&(group(i), s.slot.clone())).and_then(|p| p.choose(&mut rng)))
+                .map(|s| pool.get(&(group(i), s.slot.as_str())).and_then(|p| p.choose(&mut rng)))
                 .collect();
             if let Some(x) = splice(e, &picks) {
                 out.push((i, x));
@@ -94,32 +96,25 @@ fn splice(e: &Example, picks: &[Option<&Value>]) -> Option<Example> {
     let mut spans = Vec::with_capacity(e.spans.len());
     let mut last_byte = 0;
     let mut next_token = 0;
-    let copy_tokens = |text: &mut String, tokens: &mut Vec<Token>, from: usize, to: usize, upto: usize| {
-        let shift = text.len() as isize - from as isize;
-        for t in &e.tokens[to..upto] {
-            let mut t = t.clone();
-            t.start = (t.start as isize + shift) as usize;
-            t.end = (t.end as isize + shift) as usize;
-            tokens.push(t);
-        }
-    };
     for (s, pick) in e.spans.iter().zip(picks) {
         let first = e.tokens.get(s.start)?;
         let value = match pick {
-            Some(v) => (*v).clone(),
-            None => Value::of(e, s)?,
+            Some(v) => Cow::Borrowed(*v),
+            None => Cow::Owned(Value::of(e, s)?),
         };
-        copy_tokens(&mut text, &mut tokens, last_byte, next_token, s.start);
+        let base = text.len();
+        tokens.extend(e.tokens[next_token..s.start].iter().map(|t| moved(t, last_byte, base)));
         text.push_str(e.text.get(last_byte..first.start)?);
         let base = text.len();
         let start = tokens.len();
-        tokens.extend(value.tokens.iter().map(|t| Token { start: base + t.start, end: base + t.end, ..t.clone() }));
+        tokens.extend(value.tokens.iter().map(|t| moved(t, 0, base)));
         text.push_str(&value.text);
         spans.push(SpanLabel { slot: s.slot.clone(), start, end: tokens.len(), value: value.canonical.clone() });
         last_byte = e.tokens.get(s.end - 1)?.end;
         next_token = s.end;
     }
-    copy_tokens(&mut text, &mut tokens, last_byte, next_token, e.tokens.len());
+    let base = text.len();
+    tokens.extend(e.tokens[next_token..].iter().map(|t| moved(t, last_byte, base)));
     text.push_str(e.text.get(last_byte..)?);
     Some(Example { text, tokens, intent: e.intent.clone(), spans })
 }
