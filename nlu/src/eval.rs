@@ -22,6 +22,8 @@ pub struct Prediction {
     pub pred_spans: Vec<(String, usize, usize)>,
     /// Whether the neural layer ran.
     pub neural: bool,
+    /// The probability of each intent, for analyses that combine models.
+    pub probabilities: BTreeMap<String, f32>,
 }
 
 fn key(s: &[SpanLabel]) -> Vec<(String, usize, usize)> {
@@ -46,6 +48,7 @@ pub fn predict_all(engine: &Engine, test: &[Example], oos_label: Option<&str>) -
                 gold,
                 pred,
                 neural: layers.contains(&"neural"),
+                probabilities: engine.labels().iter().cloned().zip(probs).collect(),
             }
         })
         .collect()

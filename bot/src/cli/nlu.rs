@@ -64,6 +64,9 @@ enum NluCommand {
         /// very vectors the encoder computes; it only saves time on re-runs).
         #[arg(long)]
         no_cache: bool,
+        /// Also write each test sentence's intent probabilities to FILE, one JSON object a line.
+        #[arg(long, value_name = "FILE")]
+        predictions: Option<PathBuf>,
     },
 }
 
@@ -84,8 +87,8 @@ pub fn run(args: NluArgs) -> Result<ExitCode> {
     match args.command {
         NluCommand::Train { ref data } => train(&args, data.as_deref()),
         NluCommand::Parse { ref text, json, jsonl } => parse(&args, text.as_deref(), json, jsonl),
-        NluCommand::Eval { format, ref dataset, json, errors, no_cache } => {
-            evaluate(&args, format, dataset, json, errors, no_cache)
+        NluCommand::Eval { format, ref dataset, json, errors, no_cache, ref predictions } => {
+            evaluate(&args, format, dataset, json, errors, no_cache, predictions.as_deref())
         }
     }
 }
@@ -305,6 +308,22 @@ fn human(p: &Parse) -> String {
     s
 }
 
+/// One JSON object per test sentence: text, gold and predicted intent, probabilities.
+fn write_predictions(path: &Path, preds: &[Prediction]) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for p in preds {
+        let row = serde_json::json!({
+            "text": p.text,
+            "gold": p.gold,
+            "intent": p.pred,
+            "probabilities": p.probabilities,
+        });
+        writeln!(out, "{row}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 fn evaluate(
     args: &NluArgs,
     format: Format,
@@ -312,6 +331,7 @@ fn evaluate(
     json: bool,
     errors: bool,
     no_cache: bool,
+    predictions: Option<&Path>,
 ) -> Result<ExitCode> {
     let corpora: Vec<Corpus> = match format {
         Format::SnipsJoint => vec![datasets::load_snips_joint(dataset)?],
@@ -373,6 +393,9 @@ fn evaluate(
         if let Some(cache) = cache.filter(|_| !no_cache) {
             cache.save().context("saving the embedding cache")?;
         }
+    }
+    if let Some(path) = predictions {
+        write_predictions(path, &preds).with_context(|| format!("writing {}", path.display()))?;
     }
     let has_slots = corpora.iter().any(|c| c.has_slots);
     let has_oos =
