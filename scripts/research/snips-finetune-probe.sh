@@ -7,22 +7,41 @@
 # probe for the next step of the engine, not part of the tests or CI. Torch
 # and transformers go into a venv under ~/.cache (about 4.6 GB: PyPI's torch
 # wheel pulls its CUDA libraries even on a CPU-only machine). An epoch takes
-# about two minutes here.
+# about two minutes here. After each epoch its probabilities are also mixed
+# with those of pipilu's lexical layer (`pipilu nlu --no-neural eval
+# --predictions`, trained on train and scored on valid and on test), as the
+# engine mixes its layers: a weighted geometric mean, the weight chosen on
+# valid.
 # Usage: scripts/research/snips-finetune-probe.sh [LR] [EPOCHS] [SEED]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 data=${SNIPS:-$root/../shared/datasets/snips-joint}
 models=$root/models/all-MiniLM-L6-v2
 [ -f "$models/model.safetensors" ] || "$root/scripts/fetch-model.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/pipilu-target}
+cargo build -q --release -p pipilu
+# The lexical layer's probabilities on valid: a copy of the corpus whose test split is valid.
+mkdir "$work/valid-as-test"
+ln -s "$data/train" "$data/valid" "$work/valid-as-test/"
+ln -s "$data/valid" "$work/valid-as-test/test"
+for split in valid test; do
+  dir=$data
+  [ "$split" = valid ] && dir=$work/valid-as-test
+  "$CARGO_TARGET_DIR/release/pipilu" nlu --no-neural eval --format snips-joint --dataset "$dir" \
+    --json --predictions "$work/lexical-$split.jsonl" > /dev/null
+done
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/pipilu-finetune-venv
 [ -x "$venv/bin/python" ] || { python3 -m venv "$venv" && "$venv/bin/pip" -q install torch transformers tokenizers safetensors; }
-"$venv/bin/python" - "$data" "$models" "${1:-1e-4}" "${2:-3}" "${3:-0}" <<'PY'
-import random, sys, time
+"$venv/bin/python" - "$data" "$models" "${1:-1e-4}" "${2:-3}" "${3:-0}" "$work" <<'PY'
+import json, math, random, sys, time
 import torch, torch.nn as nn
 from tokenizers import Tokenizer
 from transformers import BertModel
 
 data, models, lr, epochs, seed = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+work = sys.argv[6]
 torch.set_num_threads(2)
 random.seed(seed)
 torch.manual_seed(seed)
@@ -65,13 +84,33 @@ class Classifier(nn.Module):
 model = Classifier()
 
 @torch.no_grad()
-def accuracy(xs, ys):
+def probabilities(xs):
     model.eval()
-    preds = []
+    out = []
     for i in range(0, len(xs), 128):
-        preds += model(*encode(xs[i : i + 128])).argmax(-1).tolist()
+        out += torch.softmax(model(*encode(xs[i : i + 128])), -1).tolist()
+    return out
+
+def accuracy(xs, ys):
+    preds = [max(range(len(labels)), key=p.__getitem__) for p in probabilities(xs)]
     wrong = [(g, labels[p], x) for x, g, p in zip(xs, ys, preds) if labels[p] != g]
     return 100 * (1 - len(wrong) / len(ys)), wrong
+
+lexical = {s: [json.loads(l) for l in open(f"{work}/lexical-{s}.jsonl")] for s in ("valid", "test")}
+weights = [w / 10 for w in range(11)]
+
+def mixed(split, xs, ys):
+    """Accuracy of the geometric mix at each weight of the fine-tuned model."""
+    rows = list(zip(lexical[split], probabilities(xs), ys))
+    assert all(r["gold"] == g for r, _, g in rows)
+    def score(w):
+        right = 0
+        for r, p, g in rows:
+            s = [(1 - w) * math.log(max(r["probabilities"][l], 1e-9)) + w * math.log(max(p[k], 1e-9))
+                 for k, l in enumerate(labels)]
+            right += labels[max(range(len(labels)), key=s.__getitem__)] == g
+        return 100 * right / len(rows)
+    return [score(w) for w in weights]
 
 batch = 32
 steps = (len(train[0]) + batch - 1) // batch
@@ -97,6 +136,11 @@ for epoch in range(1, epochs + 1):
     v, _ = accuracy(*valid)
     t, wrong = accuracy(*test)
     print(f"lr {lr} seed {seed} epoch {epoch}: {secs:.0f} s, valid {v:.2f}, test {t:.2f}", flush=True)
+    mv, mt = mixed("valid", *valid), mixed("test", *test)
+    best = max(range(len(weights)), key=lambda i: (mv[i], -abs(weights[i] - 0.5)))
+    grid = " ".join(f"{w}:{a:.2f}/{b:.2f}" for w, a, b in zip(weights, mv, mt))
+    print(f"  mixed with the lexical layer, weight:valid/test {grid}", flush=True)
+    print(f"  weight chosen on valid {weights[best]}: valid {mv[best]:.2f}, test {mt[best]:.2f}", flush=True)
 for g, p, x in wrong:
     print(f"  {g} -> {p}: {x}")
 PY
