@@ -309,8 +309,8 @@ fn human(p: &Parse) -> String {
 }
 
 /// One JSON object per test sentence: text, gold and predicted intent, probabilities.
-fn write_predictions(path: &Path, preds: &[Prediction]) -> Result<()> {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+fn write_predictions(file: std::fs::File, preds: &[Prediction]) -> Result<()> {
+    let mut out = std::io::BufWriter::new(file);
     for p in preds {
         let row = serde_json::json!({
             "text": p.text,
@@ -333,6 +333,10 @@ fn evaluate(
     no_cache: bool,
     predictions: Option<&Path>,
 ) -> Result<ExitCode> {
+    // Opened first, so that a path that cannot be written fails before minutes of training.
+    let predictions_file = predictions
+        .map(|p| std::fs::File::create(p).with_context(|| format!("creating {}", p.display())))
+        .transpose()?;
     let corpora: Vec<Corpus> = match format {
         Format::SnipsJoint => vec![datasets::load_snips_joint(dataset)?],
         Format::Clinc150 => vec![datasets::load_clinc150(dataset)?],
@@ -394,8 +398,8 @@ fn evaluate(
             cache.save().context("saving the embedding cache")?;
         }
     }
-    if let Some(path) = predictions {
-        write_predictions(path, &preds).with_context(|| format!("writing {}", path.display()))?;
+    if let (Some(path), Some(file)) = (predictions, predictions_file) {
+        write_predictions(file, &preds).with_context(|| format!("writing {}", path.display()))?;
     }
     let has_slots = corpora.iter().any(|c| c.has_slots);
     let has_oos =
