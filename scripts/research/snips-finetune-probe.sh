@@ -91,17 +91,17 @@ def probabilities(xs):
         out += torch.softmax(model(*encode(xs[i : i + 128])), -1).tolist()
     return out
 
-def accuracy(xs, ys):
-    preds = [max(range(len(labels)), key=p.__getitem__) for p in probabilities(xs)]
+def accuracy(probs, xs, ys):
+    preds = [max(range(len(labels)), key=p.__getitem__) for p in probs]
     wrong = [(g, labels[p], x) for x, g, p in zip(xs, ys, preds) if labels[p] != g]
     return 100 * (1 - len(wrong) / len(ys)), wrong
 
 lexical = {s: [json.loads(l) for l in open(f"{work}/lexical-{s}.jsonl")] for s in ("valid", "test")}
 weights = [w / 10 for w in range(11)]
 
-def mixed(split, xs, ys):
+def mixed(split, probs, ys):
     """Accuracy of the geometric mix at each weight of the fine-tuned model."""
-    rows = list(zip(lexical[split], probabilities(xs), ys))
+    rows = list(zip(lexical[split], probs, ys))
     assert all(r["gold"] == g for r, _, g in rows)
     def score(w):
         right = 0
@@ -133,10 +133,11 @@ for epoch in range(1, epochs + 1):
         opt.step()
         sched.step()
     secs = time.time() - start
-    v, _ = accuracy(*valid)
-    t, wrong = accuracy(*test)
+    pv, pt = probabilities(valid[0]), probabilities(test[0])
+    v, _ = accuracy(pv, *valid)
+    t, wrong = accuracy(pt, *test)
     print(f"lr {lr} seed {seed} epoch {epoch}: {secs:.0f} s, valid {v:.2f}, test {t:.2f}", flush=True)
-    mv, mt = mixed("valid", *valid), mixed("test", *test)
+    mv, mt = mixed("valid", pv, valid[1]), mixed("test", pt, test[1])
     best = max(range(len(weights)), key=lambda i: (mv[i], -abs(weights[i] - 0.5)))
     grid = " ".join(f"{w}:{a:.2f}/{b:.2f}" for w, a, b in zip(weights, mv, mt))
     print(f"  mixed with the lexical layer, weight:valid/test {grid}", flush=True)

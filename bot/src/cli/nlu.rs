@@ -334,8 +334,8 @@ fn evaluate(
     predictions: Option<&Path>,
 ) -> Result<ExitCode> {
     // Opened first, so that a path that cannot be written fails before minutes of training.
-    let predictions_file = predictions
-        .map(|p| std::fs::File::create(p).with_context(|| format!("creating {}", p.display())))
+    let predictions = predictions
+        .map(|p| std::fs::File::create(p).map(|f| (p, f)).with_context(|| format!("creating {}", p.display())))
         .transpose()?;
     let corpora: Vec<Corpus> = match format {
         Format::SnipsJoint => vec![datasets::load_snips_joint(dataset)?],
@@ -398,7 +398,7 @@ fn evaluate(
             cache.save().context("saving the embedding cache")?;
         }
     }
-    if let (Some(path), Some(file)) = (predictions, predictions_file) {
+    if let Some((path, file)) = predictions {
         write_predictions(file, &preds).with_context(|| format!("writing {}", path.display()))?;
     }
     let has_slots = corpora.iter().any(|c| c.has_slots);
