@@ -44,6 +44,9 @@ fn eval_writes_one_probability_row_per_test_sentence() {
         assert!(p.contains_key("restart_service"), "{r}");
         let sum: f64 = p.values().map(|v| v.as_f64().expect("number")).sum();
         assert!((sum - 1.0).abs() < 1e-3, "{r}");
+        // Lexical-only: the layer's own probabilities are the ones decided on.
+        assert_eq!(r["layers"]["lexical"], r["probabilities"], "{r}");
+        assert!(r["layers"]["neural"].is_null(), "{r}");
     }
     std::fs::remove_dir_all(&dir).ok();
 }

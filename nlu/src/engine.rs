@@ -79,6 +79,26 @@ pub enum EngineError {
     },
 }
 
+/// One text's probabilities from each intent layer before mixing, and the
+/// trained mix: `classify` gives `lexical` alone when it is at least
+/// `lexical_sure`, else the geometric mix at `neural_weight`, blended with the
+/// nearest-neighbour vote at `knn_weight`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerScores {
+    /// The lexical model's probabilities, in the order of `Engine::labels`.
+    pub lexical: Vec<f32>,
+    /// The neural head's, when the encoder is loaded.
+    pub neural: Option<Vec<f32>>,
+    /// The nearest-neighbour vote, when validation data gave it a weight.
+    pub knn: Option<Vec<f32>>,
+    /// Weight of the neural layer in the geometric mix.
+    pub neural_weight: f32,
+    /// Weight of the nearest-neighbour vote.
+    pub knn_weight: f32,
+    /// Lexical confidence at which the neural layer is skipped.
+    pub lexical_sure: f32,
+}
+
 /// The decision thresholds.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Thresholds {
@@ -477,6 +497,29 @@ impl Engine {
                 (p, vec!["lexical", "neural"])
             }
             _ => (lex, vec!["lexical"]),
+        }
+    }
+
+    /// Each layer's own probabilities for a text, unmixed, with the neural
+    /// layer run even where the lexical one is sure: what an analysis needs to
+    /// replay the mix at other weights than the trained ones.
+    pub fn layer_scores(&self, text: &str, tokens: &[Token]) -> LayerScores {
+        let lexical = self.model.lexical.predict(tokens, &self.model.gazetteer);
+        let embedded = match (self.encoder.as_deref(), self.model.neural.as_ref()) {
+            (Some(enc), Some(head)) => {
+                enc.embed_batch(&[text]).ok().and_then(|v| v.into_iter().next()).map(|v| (head, v))
+            }
+            _ => None,
+        };
+        let neural = embedded.as_ref().map(|(head, v)| head.predict_proba(v));
+        let knn = embedded.as_ref().and_then(|(_, v)| self.model.knn.as_ref().map(|k| k.vote(v, None)));
+        LayerScores {
+            lexical,
+            neural,
+            knn,
+            neural_weight: self.model.neural_weight,
+            knn_weight: self.model.knn_weight,
+            lexical_sure: self.model.thresholds.lexical_sure,
         }
     }
 

@@ -4,6 +4,7 @@
 use crate::data::{Example, SpanLabel};
 use crate::engine::Engine;
 use crate::parse::OUT_OF_SCOPE;
+use crate::tokenize::Token;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -24,6 +25,39 @@ pub struct Prediction {
     pub neural: bool,
     /// The probability of each intent, for analyses that combine models.
     pub probabilities: BTreeMap<String, f32>,
+    /// Each layer's probabilities before the mix, when asked for.
+    pub layers: Option<LayerProbabilities>,
+}
+
+/// One sentence's probabilities from each intent layer before the mix, keyed
+/// by intent, and the trained weights of the mix (see `engine::LayerScores`).
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerProbabilities {
+    /// The lexical model's.
+    pub lexical: BTreeMap<String, f32>,
+    /// The neural head's, when the encoder is loaded.
+    pub neural: Option<BTreeMap<String, f32>>,
+    /// The nearest-neighbour vote, when it has a weight.
+    pub knn: Option<BTreeMap<String, f32>>,
+    /// Weight of the neural layer in the geometric mix.
+    pub neural_weight: f32,
+    /// Weight of the nearest-neighbour vote.
+    pub knn_weight: f32,
+    /// Lexical confidence at which the neural layer is skipped.
+    pub lexical_sure: f32,
+}
+
+fn layer_probabilities(engine: &Engine, text: &str, tokens: &[Token]) -> LayerProbabilities {
+    let s = engine.layer_scores(text, tokens);
+    let by_label = |v: &[f32]| engine.labels().iter().cloned().zip(v.iter().copied()).collect();
+    LayerProbabilities {
+        lexical: by_label(&s.lexical),
+        neural: s.neural.as_deref().map(by_label),
+        knn: s.knn.as_deref().map(by_label),
+        neural_weight: s.neural_weight,
+        knn_weight: s.knn_weight,
+        lexical_sure: s.lexical_sure,
+    }
 }
 
 fn key(s: &[SpanLabel]) -> Vec<(String, usize, usize)> {
@@ -32,8 +66,9 @@ fn key(s: &[SpanLabel]) -> Vec<(String, usize, usize)> {
     v
 }
 
-/// Runs the engine over test examples.
-pub fn predict_all(engine: &Engine, test: &[Example], oos_label: Option<&str>) -> Vec<Prediction> {
+/// Runs the engine over test examples; `with_layers` also keeps each layer's
+/// unmixed probabilities (a second neural pass per sentence).
+pub fn predict_all(engine: &Engine, test: &[Example], oos_label: Option<&str>, with_layers: bool) -> Vec<Prediction> {
     test.iter()
         .map(|e| {
             let tokens = engine.correct(e.tokens.clone());
@@ -49,6 +84,7 @@ pub fn predict_all(engine: &Engine, test: &[Example], oos_label: Option<&str>) -
                 pred,
                 neural: layers.contains(&"neural"),
                 probabilities: engine.labels().iter().cloned().zip(probs).collect(),
+                layers: with_layers.then(|| layer_probabilities(engine, &e.text, &tokens)),
             }
         })
         .collect()

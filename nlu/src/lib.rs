@@ -38,7 +38,7 @@ mod vector;
 pub mod yaml;
 
 pub use cues::{Cue, CueKind};
-pub use engine::{Engine, EngineError, SentenceEncoder, Stage, Thresholds, TrainOptions};
+pub use engine::{Engine, EngineError, LayerScores, SentenceEncoder, Stage, Thresholds, TrainOptions};
 pub use fuzzy::Gazetteer;
 pub use parse::{OUT_OF_SCOPE, Parse, Resolved, Scored, Slot, Verdict};
 

@@ -136,3 +136,72 @@ fn a_risky_intent_never_gets_a_laxer_threshold_than_the_rest() {
     assert_eq!(e.decide(&with("health_check", 0.8)).2, Verdict::OutOfScope);
     assert_eq!(e.decide(&with("restart_service", 0.95)).2, Verdict::Confident);
 }
+
+/// A stand-in for MiniLM: hashed bag of words, unit length. Enough to train a
+/// neural head on, so the mix can be checked without the model files.
+struct HashedWords;
+
+impl nlu::SentenceEncoder for HashedWords {
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                const DIM: usize = 64;
+                let mut v = vec![0.0f32; DIM];
+                for w in t.split_whitespace() {
+                    let h = w.bytes().fold(5381u32, |h, b| h.wrapping_mul(33) ^ u32::from(b));
+                    v[h as usize % DIM] += 1.0;
+                }
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+                v.iter().map(|x| x / n).collect()
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn layer_scores_replay_the_mix_the_engine_decides_on() {
+    let data =
+        DataSet::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/nlu/train")).expect("training data");
+    let e = Engine::train(
+        &data.examples,
+        &[],
+        nlu::gazetteer_from(&data),
+        Some(Box::new(HashedWords)),
+        &TrainOptions::default(),
+        &mut |_, _, _| {},
+    )
+    .expect("training");
+    for text in ["restart latte", "is latte ok?", "hey guys what happened?", "graf db loadbalancers:2 now-30m"] {
+        let tokens = e.correct(nlu::tokenize::tokenize(text));
+        let s = e.layer_scores(text, &tokens);
+        let neural = s.neural.as_ref().expect("the neural layer ran");
+        assert_eq!(s.knn, None, "no validation split, so no nearest-neighbour vote");
+        let mut replay: Vec<f32> = s
+            .lexical
+            .iter()
+            .zip(neural)
+            .map(|(a, b)| (1.0 - s.neural_weight) * a.max(1e-9).ln() + s.neural_weight * b.max(1e-9).ln())
+            .collect();
+        let top = replay.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        replay.iter_mut().for_each(|x| *x = (*x - top).exp());
+        let z: f32 = replay.iter().sum();
+        let (forced, layers) = e.classify(text, &tokens, true);
+        assert_eq!(layers, ["lexical", "neural"]);
+        for (r, f) in replay.iter().zip(&forced) {
+            assert!((r / z - f).abs() < 1e-5, "{text}: replayed {replay:?} against {forced:?}");
+        }
+        let (unforced, _) = e.classify(text, &tokens, false);
+        let lexical_top = s.lexical.iter().copied().fold(0.0, f32::max);
+        if lexical_top >= s.lexical_sure {
+            assert_eq!(unforced, s.lexical, "{text}: a sure lexical layer is used alone");
+        } else {
+            assert_eq!(unforced, forced, "{text}");
+        }
+    }
+    let lexical_only = engine();
+    let tokens = lexical_only.correct(nlu::tokenize::tokenize("restart latte"));
+    let s = lexical_only.layer_scores("restart latte", &tokens);
+    assert_eq!((s.neural, s.knn), (None, None));
+    assert_eq!(s.lexical, lexical_only.classify("restart latte", &tokens, false).0);
+}

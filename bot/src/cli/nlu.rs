@@ -308,7 +308,9 @@ fn human(p: &Parse) -> String {
     s
 }
 
-/// One JSON object per test sentence: text, gold and predicted intent, probabilities.
+/// One JSON object per test sentence: text, gold and predicted intent, the
+/// probabilities the engine decided on and, under `layers`, each layer's
+/// before the mix, with the mix's weights.
 fn write_predictions(file: std::fs::File, preds: &[Prediction]) -> Result<()> {
     let mut out = std::io::BufWriter::new(file);
     for p in preds {
@@ -317,6 +319,7 @@ fn write_predictions(file: std::fs::File, preds: &[Prediction]) -> Result<()> {
             "gold": p.gold,
             "intent": p.pred,
             "probabilities": p.probabilities,
+            "layers": p.layers,
         });
         writeln!(out, "{row}")?;
     }
@@ -393,7 +396,7 @@ fn evaluate(
             tracing::info!(corpus = %c.name, lexical_sure = engine.thresholds().lexical_sure, "neural layer skip tuned");
             layers = engine.layers().iter().map(|s| s.to_string()).collect();
         }
-        preds.extend(eval::predict_all(&engine, &c.test, c.oos_label.as_deref()));
+        preds.extend(eval::predict_all(&engine, &c.test, c.oos_label.as_deref(), predictions.is_some()));
         if let Some(cache) = cache.filter(|_| !no_cache) {
             cache.save().context("saving the embedding cache")?;
         }
