@@ -34,11 +34,13 @@ for split in valid test; do
 done
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/pipilu-finetune-venv
 [ -x "$venv/bin/python" ] || { python3 -m venv "$venv" && "$venv/bin/pip" -q install torch transformers tokenizers safetensors; }
-"$venv/bin/python" - "$data" "$models" "${1:-1e-4}" "${2:-3}" "${3:-0}" "$work" <<'PY'
+"$venv/bin/python" - "$data" "$models" "${1:-1e-4}" "${2:-3}" "${3:-0}" "$work" "$root/scripts/research" <<'PY'
 import json, math, random, sys, time
 import torch, torch.nn as nn
-from tokenizers import Tokenizer
-from transformers import BertModel
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv.pop())
+from minilm_classifier import Batcher, Classifier
+
 
 data, models, lr, epochs, seed = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 work = sys.argv[6]
@@ -54,34 +56,9 @@ def load(split):
 train, valid, test = load("train"), load("valid"), load("test")
 labels = sorted(set(train[1]))
 index = {l: i for i, l in enumerate(labels)}
-tok = Tokenizer.from_file(f"{models}/tokenizer.json")
-tok.no_padding()
-tok.enable_truncation(max_length=64)
-pad = tok.token_to_id("[PAD]")
+encode = Batcher(models)
 
-def encode(texts):
-    encs = tok.encode_batch(texts)
-    n = max(len(e.ids) for e in encs)
-    ids = torch.full((len(encs), n), pad, dtype=torch.long)
-    mask = torch.zeros((len(encs), n), dtype=torch.long)
-    for i, e in enumerate(encs):
-        ids[i, : len(e.ids)] = torch.tensor(e.ids)
-        mask[i, : len(e.ids)] = 1
-    return ids, mask
-
-class Classifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.enc = BertModel.from_pretrained(models, add_pooling_layer=False)
-        self.drop = nn.Dropout(0.1)
-        self.head = nn.Linear(self.enc.config.hidden_size, len(labels))
-
-    def forward(self, ids, mask):
-        h = self.enc(input_ids=ids, attention_mask=mask).last_hidden_state
-        m = mask.unsqueeze(-1).float()
-        return self.head(self.drop((h * m).sum(1) / m.sum(1).clamp(min=1e-9)))
-
-model = Classifier()
+model = Classifier(models, len(labels))
 
 @torch.no_grad()
 def probabilities(xs):
