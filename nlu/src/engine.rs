@@ -861,6 +861,12 @@ fn resolve_slots(text: &str, tokens: &[Token], spans: &[SpanLabel], gaz: &Gazett
             "incident" => {
                 slot.value = raw.trim_start_matches('#').to_string();
             }
+            "matcher" => {
+                if let Some(m) = crate::matcher::parse_matcher(raw) {
+                    slot.value = m.to_string();
+                    slot.resolved = Some(Resolved::Matcher(m));
+                }
+            }
             "dashboard" => {
                 // Hubot style `loadbalancers:2` is one token: split off the panel.
                 if let Some((name, panel)) = raw.rsplit_once(':')

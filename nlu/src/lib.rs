@@ -29,6 +29,7 @@ pub mod fuzzy;
 pub mod intent;
 pub mod knn;
 pub mod logreg;
+pub mod matcher;
 pub mod mlp;
 pub mod parse;
 pub mod slots;

@@ -2,6 +2,7 @@
 
 use crate::builtin::{Env, Severity, TimeRange};
 use crate::cues::Cue;
+use crate::matcher::LabelMatcher;
 use serde::Serialize;
 
 /// The label used when nothing fits.
@@ -54,6 +55,8 @@ pub enum Resolved {
         /// The value.
         value: Env,
     },
+    /// An Alertmanager label matcher (a bare alert name reads as `alertname=`).
+    Matcher(LabelMatcher),
     /// A known name from the gazetteer (exact, synonym, or fuzzy with `score < 1`).
     Entity {
         /// Canonical name.

@@ -49,6 +49,19 @@ fn classic_commands_parse() {
 }
 
 #[test]
+fn an_alert_named_bare_becomes_an_alertname_matcher() {
+    let e = engine();
+    let p = e.parse_at("silence ElasticsearchClusterRed for 3h", now());
+    assert_eq!(p.intent, "silence_alert");
+    let m = p.slot("matcher").expect("a matcher");
+    assert_eq!((m.raw.as_str(), m.value.as_str()), ("ElasticsearchClusterRed", "alertname=ElasticsearchClusterRed"));
+    assert!(matches!(&m.resolved, Some(Resolved::Matcher(lm)) if lm.label == "alertname"), "{m:?}");
+    let p = e.parse_at("silence alertname=Foo job!=bar for 1h", now());
+    let matchers: Vec<&str> = p.slots.iter().filter(|s| s.name == "matcher").map(|s| s.value.as_str()).collect();
+    assert_eq!(matchers, ["alertname=Foo", "job!=bar"]);
+}
+
+#[test]
 fn chit_chat_is_out_of_scope() {
     let e = engine();
     for s in ["hey guys what happened?", "thanks!", "good morning", "deploy latte v2 to prod please"] {

@@ -56,7 +56,7 @@ pub struct Request {
     pub severity: Option<String>,
     /// Duration in seconds (silences).
     pub duration_secs: Option<u64>,
-    /// Label matcher (`alertname=HighCPU`).
+    /// Label matcher in Alertmanager form (`alertname=HighCPU`; a bare alert name in chat arrives as that).
     pub matcher: Option<String>,
     /// A user named in the request (audit queries).
     pub subject_user: Option<String>,

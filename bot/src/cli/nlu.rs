@@ -289,6 +289,7 @@ fn human(p: &Parse) -> String {
             Some(Resolved::Number { value }) => value.to_string(),
             Some(Resolved::Severity { value }) => value.to_string(),
             Some(Resolved::Env { value }) => value.to_string(),
+            Some(Resolved::Matcher(m)) => m.to_string(),
             None => slot.value.clone(),
         };
         let _ = writeln!(s, "{head:<13} {} = \"{}\" -> {detail}", slot.name, slot.raw);

@@ -98,6 +98,12 @@ pub fn slot_from_value(name: &str, value: &str, gaz: &Gazetteer, now: DateTime<U
             }
         }
         "incident" => slot.value = value.trim_start_matches('#').to_string(),
+        "matcher" => {
+            if let Some(m) = nlu::matcher::parse_matcher(value) {
+                slot.value = m.to_string();
+                slot.resolved = Some(Resolved::Matcher(m));
+            }
+        }
         _ => {
             if let Some(m) = gaz.lookup(name, value, RESOLVE_MIN) {
                 slot.value = m.canonical.clone();
@@ -140,6 +146,7 @@ mod tests {
             slot_from_value("panel", "2", &g, now),
             slot_from_value("severity", "p1", &g, now),
             slot_from_value("user", "alice", &g, now),
+            slot_from_value("matcher", "HighLatency", &g, now),
         ];
         let req = from_slots(&slots, "op", now);
         assert_eq!(req.user, "op");
@@ -150,6 +157,7 @@ mod tests {
         assert_eq!(req.panel.as_deref(), Some("2"));
         assert_eq!(req.severity.as_deref(), Some("critical"));
         assert_eq!(req.subject_user.as_deref(), Some("alice"));
+        assert_eq!(req.matcher.as_deref(), Some("alertname=HighLatency"));
         assert_eq!(req.now, Some(now));
         let w = req.window.expect("window");
         assert_eq!((w.to - w.from).num_minutes(), 30);
