@@ -836,65 +836,75 @@ fn resolve_slots(text: &str, tokens: &[Token], spans: &[SpanLabel], gaz: &Gazett
         let span = (first.start, last.end);
         let mut slot =
             Slot { name: s.slot.clone(), raw: raw.to_string(), span, value: raw.to_string(), resolved: None };
-        match s.slot.as_str() {
-            "time_range" => {
-                slot.resolved = builtin::parse_time_range(raw, now).map(Resolved::TimeRange);
-            }
-            "duration" => {
-                slot.resolved = builtin::parse_duration(raw).map(|d| Resolved::Duration { seconds: d.as_secs() });
-            }
-            "panel" => {
-                slot.resolved = builtin::parse_number(raw).map(|value| Resolved::Number { value });
-            }
-            "severity" => {
-                if let Some(v) = builtin::parse_severity(raw) {
-                    slot.value = v.to_string();
-                    slot.resolved = Some(Resolved::Severity { value: v });
-                }
-            }
-            "env" => {
-                if let Some(v) = builtin::parse_env(raw) {
-                    slot.value = v.to_string();
-                    slot.resolved = Some(Resolved::Env { value: v });
-                }
-            }
-            "incident" => {
-                slot.value = raw.trim_start_matches('#').to_string();
-            }
-            "matcher" => {
-                if let Some(m) = crate::matcher::parse_matcher(raw) {
-                    slot.value = m.to_string();
-                    slot.resolved = Some(Resolved::Matcher(m));
-                }
-            }
-            "dashboard" => {
-                // Hubot style `loadbalancers:2` is one token: split off the panel.
-                if let Some((name, panel)) = raw.rsplit_once(':')
-                    && let Some(n) = builtin::parse_number(panel)
-                    && !name.is_empty()
-                {
-                    slot.value = name.to_string();
-                    slot.raw = name.to_string();
-                    slot.span = (span.0, span.0 + name.len());
-                    resolve_entity(&mut slot, gaz);
-                    let pstart = span.0 + name.len() + 1;
-                    slots.push(slot);
-                    slots.push(Slot {
-                        name: "panel".into(),
-                        raw: panel.to_string(),
-                        span: (pstart, span.1),
-                        value: n.to_string(),
-                        resolved: Some(Resolved::Number { value: n }),
-                    });
-                    continue;
-                }
+        if s.slot == "dashboard" {
+            // Hubot style `loadbalancers:2` is one token: split off the panel.
+            if let Some((name, panel)) = raw.rsplit_once(':')
+                && let Some(n) = builtin::parse_number(panel)
+                && !name.is_empty()
+            {
+                slot.value = name.to_string();
+                slot.raw = name.to_string();
+                slot.span = (span.0, span.0 + name.len());
                 resolve_entity(&mut slot, gaz);
+                let pstart = span.0 + name.len() + 1;
+                slots.push(slot);
+                slots.push(Slot {
+                    name: "panel".into(),
+                    raw: panel.to_string(),
+                    span: (pstart, span.1),
+                    value: n.to_string(),
+                    resolved: Some(Resolved::Number { value: n }),
+                });
+                continue;
             }
-            _ => resolve_entity(&mut slot, gaz),
         }
+        resolve_slot(&mut slot, gaz, now);
         slots.push(slot);
     }
     slots
+}
+
+/// Resolves a slot's `raw` text as the tagger's spans are resolved: built-in
+/// parsers for times, numbers, severities, environments, incidents and
+/// matchers, the gazetteer for names. The bot calls it for values that did not
+/// come from a sentence (a clicked button, an answer to a question).
+pub fn resolve_slot(slot: &mut Slot, gaz: &Gazetteer, now: DateTime<Utc>) {
+    let raw = slot.raw.clone();
+    let raw = raw.as_str();
+    let slot_name = slot.name.clone();
+    match slot_name.as_str() {
+        "time_range" => {
+            slot.resolved = builtin::parse_time_range(raw, now).map(Resolved::TimeRange);
+        }
+        "duration" => {
+            slot.resolved = builtin::parse_duration(raw).map(|d| Resolved::Duration { seconds: d.as_secs() });
+        }
+        "panel" => {
+            slot.resolved = builtin::parse_number(raw).map(|value| Resolved::Number { value });
+        }
+        "severity" => {
+            if let Some(v) = builtin::parse_severity(raw) {
+                slot.value = v.to_string();
+                slot.resolved = Some(Resolved::Severity { value: v });
+            }
+        }
+        "env" => {
+            if let Some(v) = builtin::parse_env(raw) {
+                slot.value = v.to_string();
+                slot.resolved = Some(Resolved::Env { value: v });
+            }
+        }
+        "incident" => {
+            slot.value = raw.trim_start_matches('#').to_string();
+        }
+        "matcher" => {
+            if let Some(m) = crate::matcher::parse_matcher(raw) {
+                slot.value = m.to_string();
+                slot.resolved = Some(Resolved::Matcher(m));
+            }
+        }
+        _ => resolve_entity(slot, gaz),
+    }
 }
 
 /// Minimum fuzzy score for a name to be resolved to a gazetteer entry.

@@ -2,14 +2,11 @@
 //! from a clicked button's values.
 
 use chrono::{DateTime, Utc};
-use nlu::{Gazetteer, Resolved, Slot, builtin};
+use nlu::{Gazetteer, Resolved, Slot};
 use skills::{Request, Window};
 
 /// Slots whose values are names from the live inventory (gazetteer kinds).
 pub const ENTITY_SLOTS: &[&str] = &["service", "dashboard", "firewall"];
-
-/// Minimum fuzzy score for a clicked or typed name to resolve at all (the NLU's own threshold).
-const RESOLVE_MIN: f32 = nlu::fuzzy::DEFAULT_MIN_SCORE;
 
 /// Builds the skill request from slots; `now` is the instant relative times were resolved against.
 pub fn from_slots(slots: &[Slot], user: &str, now: DateTime<Utc>) -> Request {
@@ -75,42 +72,11 @@ fn set(field: &mut Option<String>, value: Option<String>) {
 }
 
 /// A slot rebuilt from a name and a value (a button's payload or an answer to a question),
-/// resolved as the NLU would: built-in parsers for times and numbers, the gazetteer for names.
+/// resolved as the NLU resolves a tagged span (`nlu::engine::resolve_slot`).
 pub fn slot_from_value(name: &str, value: &str, gaz: &Gazetteer, now: DateTime<Utc>) -> Slot {
     let mut slot =
         Slot { name: name.to_string(), raw: value.to_string(), span: (0, 0), value: value.to_string(), resolved: None };
-    match name {
-        "time_range" => slot.resolved = builtin::parse_time_range(value, now).map(Resolved::TimeRange),
-        "duration" => {
-            slot.resolved = builtin::parse_duration(value).map(|d| Resolved::Duration { seconds: d.as_secs() })
-        }
-        "panel" => slot.resolved = builtin::parse_number(value).map(|value| Resolved::Number { value }),
-        "severity" => {
-            if let Some(v) = builtin::parse_severity(value) {
-                slot.value = v.to_string();
-                slot.resolved = Some(Resolved::Severity { value: v });
-            }
-        }
-        "env" => {
-            if let Some(v) = builtin::parse_env(value) {
-                slot.value = v.to_string();
-                slot.resolved = Some(Resolved::Env { value: v });
-            }
-        }
-        "incident" => slot.value = value.trim_start_matches('#').to_string(),
-        "matcher" => {
-            if let Some(m) = nlu::matcher::parse_matcher(value) {
-                slot.value = m.to_string();
-                slot.resolved = Some(Resolved::Matcher(m));
-            }
-        }
-        _ => {
-            if let Some(m) = gaz.lookup(name, value, RESOLVE_MIN) {
-                slot.value = m.canonical.clone();
-                slot.resolved = Some(Resolved::Entity { canonical: m.canonical, score: m.score });
-            }
-        }
-    }
+    nlu::engine::resolve_slot(&mut slot, gaz, now);
     slot
 }
 
