@@ -480,24 +480,27 @@ impl Engine {
     /// Intent probabilities for tokens, and the layers that ran. `force_neural` disables the skip.
     pub fn classify(&self, text: &str, tokens: &[Token], force_neural: bool) -> (Vec<f32>, Vec<&'static str>) {
         let lex = self.model.lexical.predict(tokens, &self.model.gazetteer);
-        let (Some(enc), Some(head)) = (self.encoder.as_deref(), self.model.neural.as_ref()) else {
-            return (lex, vec!["lexical"]);
-        };
-        let top = lex[argmax(&lex)];
-        if !force_neural && top >= self.model.thresholds.lexical_sure {
+        if !self.has_neural() || (!force_neural && lex[argmax(&lex)] >= self.model.thresholds.lexical_sure) {
             return (lex, vec!["lexical"]);
         }
-        match enc.embed_batch(&[text]) {
-            Ok(v) if !v.is_empty() => {
-                let neu = head.predict_proba(&v[0]);
+        match self.neural_votes(text) {
+            Some((neu, knn)) => {
                 let mut p = mix(&lex, &neu, self.model.neural_weight);
-                if let Some(knn) = &self.model.knn {
-                    p = blend(&p, &knn.vote(&v[0], None), self.model.knn_weight);
+                if let Some(vote) = knn {
+                    p = blend(&p, &vote, self.model.knn_weight);
                 }
                 (p, vec!["lexical", "neural"])
             }
-            _ => (lex, vec!["lexical"]),
+            None => (lex, vec!["lexical"]),
         }
+    }
+
+    /// The neural head's probabilities for a text and, when one is trained,
+    /// the nearest-neighbour vote; `None` without an encoder or when it fails.
+    fn neural_votes(&self, text: &str) -> Option<(Vec<f32>, Option<Vec<f32>>)> {
+        let (enc, head) = (self.encoder.as_deref()?, self.model.neural.as_ref()?);
+        let v = enc.embed_batch(&[text]).ok()?.into_iter().next()?;
+        Some((head.predict_proba(&v), self.model.knn.as_ref().map(|k| k.vote(&v, None))))
     }
 
     /// Each layer's own probabilities for a text, unmixed, with the neural
@@ -505,14 +508,7 @@ impl Engine {
     /// replay the mix at other weights than the trained ones.
     pub fn layer_scores(&self, text: &str, tokens: &[Token]) -> LayerScores {
         let lexical = self.model.lexical.predict(tokens, &self.model.gazetteer);
-        let embedded = match (self.encoder.as_deref(), self.model.neural.as_ref()) {
-            (Some(enc), Some(head)) => {
-                enc.embed_batch(&[text]).ok().and_then(|v| v.into_iter().next()).map(|v| (head, v))
-            }
-            _ => None,
-        };
-        let neural = embedded.as_ref().map(|(head, v)| head.predict_proba(v));
-        let knn = embedded.as_ref().and_then(|(_, v)| self.model.knn.as_ref().map(|k| k.vote(v, None)));
+        let (neural, knn) = self.neural_votes(text).map_or((None, None), |(n, k)| (Some(n), k));
         LayerScores {
             lexical,
             neural,
