@@ -907,15 +907,54 @@ pub fn resolve_slot(slot: &mut Slot, gaz: &Gazetteer, now: DateTime<Utc>) {
 const FUZZY_MIN: f32 = crate::fuzzy::DEFAULT_MIN_SCORE;
 
 fn resolve_entity(slot: &mut Slot, gaz: &Gazetteer) {
-    if let Some(m) = gaz.lookup(&slot.name, &slot.raw, FUZZY_MIN) {
+    let name = if slot.name == "service" { without_resource_kind(&slot.raw) } else { &slot.raw };
+    slot.value = name.to_string();
+    if let Some(m) = gaz.lookup(&slot.name, name, FUZZY_MIN) {
         slot.value = m.canonical.clone();
         slot.resolved = Some(Resolved::Entity { canonical: m.canonical, score: m.score });
+    }
+}
+
+/// The name in kubectl's `kind/name` form (`deploy/latte`, `sts/kafka`), which
+/// engineers type out of habit; anything else unchanged.
+fn without_resource_kind(raw: &str) -> &str {
+    const KINDS: [&str; 12] = [
+        "deploy",
+        "deployment",
+        "deployments",
+        "sts",
+        "statefulset",
+        "statefulsets",
+        "ds",
+        "daemonset",
+        "daemonsets",
+        "svc",
+        "service",
+        "services",
+    ];
+    match raw.split_once('/') {
+        Some((kind, name))
+            if !name.is_empty() && !name.contains('/') && KINDS.iter().any(|k| kind.eq_ignore_ascii_case(k)) =>
+        {
+            name
+        }
+        _ => raw,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kubectl_kind_prefix_is_not_part_of_the_service_name() {
+        assert_eq!(without_resource_kind("deploy/latte"), "latte");
+        assert_eq!(without_resource_kind("StatefulSet/kafka"), "kafka");
+        assert_eq!(without_resource_kind("latte"), "latte");
+        assert_eq!(without_resource_kind("team/latte"), "team/latte");
+        assert_eq!(without_resource_kind("deploy/"), "deploy/");
+        assert_eq!(without_resource_kind("deploy/a/b"), "deploy/a/b");
+    }
 
     #[test]
     fn skip_threshold_rises_above_confident_lexical_mistakes() {
