@@ -1,5 +1,6 @@
 //! Words that change what a command asks for without changing its intent:
-//! "**don't** restart latte", "check **or** restart latte", "**别**重启 latte".
+//! "**don't** restart latte", "check **or** restart latte", "**别**重启 latte",
+//! "**should I** restart latte?", "**unsilence** HighCPU", "**取消**重启".
 //!
 //! The intent model reads these as `restart_service`: every other word is a
 //! restart request's, and negation is one token among many. They are found
@@ -19,6 +20,11 @@ pub enum CueKind {
     Negation,
     /// Alternatives offered: "or", "either", "或者", "A 还是 B".
     Alternative,
+    /// A question about the action, not a request for it: "should I", "is it
+    /// safe to", "how do I", "why", "要不要", "怎么".
+    Question,
+    /// The action undone or called off: "unsilence", "unmute", "undo", "取消", "解除".
+    Reversal,
 }
 
 /// One cue, with the words as written.
@@ -60,6 +66,47 @@ const PATTERNS: &[(CueKind, &[&str])] = &[
     (CueKind::Negation, &["勿"]),
     (CueKind::Negation, &["甭"]),
     (CueKind::Negation, &["别"]),
+    // Questions first where they contain a negation pattern: 要不要, 需不需要.
+    (CueKind::Question, &["要", "不", "要"]),
+    (CueKind::Question, &["需", "不", "需", "要"]),
+    (CueKind::Question, &["用", "不", "用"]),
+    (CueKind::Question, &["该", "不", "该"]),
+    (CueKind::Question, &["应", "不", "应", "该"]),
+    (CueKind::Question, &["是", "否"]),
+    (CueKind::Question, &["怎", "么"]),
+    (CueKind::Question, &["如", "何"]),
+    (CueKind::Question, &["为", "什", "么"]),
+    (CueKind::Question, &["为", "啥"]),
+    (CueKind::Question, &["should", "i"]),
+    (CueKind::Question, &["should", "we"]),
+    (CueKind::Question, &["shall", "i"]),
+    (CueKind::Question, &["shall", "we"]),
+    (CueKind::Question, &["do", "i", "need"]),
+    (CueKind::Question, &["do", "we", "need"]),
+    (CueKind::Question, &["do", "i", "have"]),
+    (CueKind::Question, &["do", "we", "have"]),
+    (CueKind::Question, &["is", "it", "safe"]),
+    (CueKind::Question, &["is", "it", "ok"]),
+    (CueKind::Question, &["is", "it", "okay"]),
+    (CueKind::Question, &["would", "it", "help"]),
+    (CueKind::Question, &["what", "if"]),
+    (CueKind::Question, &["what", "happens"]),
+    (CueKind::Question, &["how", "do"]),
+    (CueKind::Question, &["how", "to"]),
+    (CueKind::Question, &["how", "can"]),
+    (CueKind::Question, &["can", "i"]),
+    (CueKind::Question, &["why"]),
+    (CueKind::Question, &["whether"]),
+    (CueKind::Reversal, &["unsilence"]),
+    (CueKind::Reversal, &["un-silence"]),
+    (CueKind::Reversal, &["unmute"]),
+    (CueKind::Reversal, &["un-mute"]),
+    (CueKind::Reversal, &["undo"]),
+    (CueKind::Reversal, &["revert"]),
+    (CueKind::Reversal, &["cancel"]),
+    (CueKind::Reversal, &["取", "消"]),
+    (CueKind::Reversal, &["解", "除"]),
+    (CueKind::Reversal, &["撤", "销"]),
     (CueKind::Alternative, &["or"]),
     (CueKind::Alternative, &["either"]),
     (CueKind::Alternative, &["或"]),
@@ -162,6 +209,22 @@ mod tests {
     }
 
     #[test]
+    fn questions_about_an_action_and_reversals_are_found() {
+        use CueKind::{Question, Reversal};
+        assert_eq!(kinds("should I restart latte?"), vec![(Question, "should I".into())]);
+        assert_eq!(kinds("is it safe to bounce payments now"), vec![(Question, "is it safe".into())]);
+        assert_eq!(kinds("how do I restart latte"), vec![(Question, "how do".into())]);
+        assert_eq!(kinds("why restart latte"), vec![(Question, "why".into())]);
+        // 要不要 is one question, not the negation 不要 inside it.
+        assert_eq!(kinds("要不要重启 latte"), vec![(Question, "要不要".into())]);
+        assert_eq!(kinds("需不需要重启 payments"), vec![(Question, "需不需要".into())]);
+        assert_eq!(kinds("unsilence HighCPU"), vec![(Reversal, "unsilence".into())]);
+        assert_eq!(kinds("unmute latte alerts"), vec![(Reversal, "unmute".into())]);
+        assert_eq!(kinds("取消重启 latte"), vec![(Reversal, "取消".into())]);
+        assert_eq!(kinds("解除 payments 的静默"), vec![(Reversal, "解除".into())]);
+    }
+
+    #[test]
     fn plain_commands_and_state_negations_have_none() {
         for text in [
             "restart latte",
@@ -174,6 +237,9 @@ mod tests {
             "latte 还是不行，重启一下",
             "payments 还是很慢，帮我重启",
             "latte 还是挂了，重启",
+            "can you restart latte?",
+            "could you please restart payments",
+            "silence HighCPU for 1h",
             "",
         ] {
             assert!(kinds(text).is_empty(), "{text}: {:?}", kinds(text));

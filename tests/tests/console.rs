@@ -93,18 +93,32 @@ fn restart_of_a_misspelt_service_asks_first_and_the_button_restarts() {
 }
 
 #[test]
-fn a_negated_or_either_or_restart_is_not_run() {
+fn a_negated_questioned_or_either_or_restart_is_not_run() {
     for (name, sentence, cue) in [
         ("negated", "do not restart latte", "do not"),
         ("negated-zh", "别重启 latte", "别"),
         ("either-or", "check or restart latte", "or"),
         ("either-or-zh", "重启 latte 还是 payments", "还是"),
+        ("question", "should I restart latte?", "should I"),
+        ("question-zh", "要不要重启 latte", "要不要"),
     ] {
         let (v, _) = ask_json(name, sentence);
         assert_eq!(outcome(&v).0, "clarified", "{sentence}: {v}");
         let title = card(&v)["title"].as_str().unwrap_or("");
         assert!(title.contains(&format!("'{cue}'")), "{sentence}: {title}");
         assert!(!title.contains("was restarted"), "{sentence}: {v}");
+    }
+}
+
+#[test]
+fn a_restart_called_off_is_declined_and_offers_no_restart() {
+    for (name, sentence, cue) in
+        [("undo", "undo the restart of latte", "undo"), ("cancel-zh", "取消重启 latte", "取消")]
+    {
+        let (v, _) = ask_json(name, sentence);
+        assert_eq!(outcome(&v).0, "declined", "{sentence}: {v}");
+        assert!(v.to_string().contains(&format!("'{cue}'")), "{sentence}: {v}");
+        assert!(!v.to_string().contains("restart_service?service="), "{sentence} offered a restart: {v}");
     }
 }
 

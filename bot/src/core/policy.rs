@@ -278,6 +278,17 @@ impl Policy {
         let Some(skill) = (cx.skills)(&parse.intent) else {
             return self.decline(&format!("I can't {} yet, so I did nothing.", describe(&parse.intent, &[])), cx);
         };
+        // "unsilence HighCPU", "取消重启 latte": a change's words, asking for its
+        // opposite, which no skill does; offering the change itself would be wrong.
+        if let Some(c) = parse.cues.iter().find(|c| c.kind == nlu::CueKind::Reversal)
+            && skill.risk != Risk::Read
+        {
+            let message = format!(
+                "You wrote '{}', and I can't undo or call off an action from chat yet, so I did nothing.",
+                c.raw
+            );
+            return self.decline(&message, cx);
+        }
         if parse.verdict == Verdict::Ambiguous && origin == Origin::Typed {
             return self.clarify_ambiguous(parse, cx);
         }
@@ -510,10 +521,14 @@ mod tests {
     }
 
     #[test]
-    fn a_negated_or_alternative_change_is_asked_not_run() {
+    fn a_negated_questioned_or_alternative_change_is_asked_not_run() {
         let g = gaz();
         let cue = |kind, raw: &str| nlu::Cue { kind, raw: raw.into(), span: (0, raw.len()) };
-        for c in [cue(nlu::CueKind::Negation, "don't"), cue(nlu::CueKind::Alternative, "or")] {
+        for c in [
+            cue(nlu::CueKind::Negation, "don't"),
+            cue(nlu::CueKind::Alternative, "or"),
+            cue(nlu::CueKind::Question, "should I"),
+        ] {
             let p = Parse {
                 cues: vec![c.clone()],
                 ..parse("restart_service", 0.99, Verdict::Confident, vec![service("latte", &g)])
@@ -526,6 +541,24 @@ mod tests {
             // A read-only skill is not held up by the same words.
             let read = Parse { intent: "health_check".into(), ..p };
             assert!(matches!(decide(&read, Origin::Typed), Decision::Run { .. }));
+        }
+    }
+
+    #[test]
+    fn a_reversed_change_is_declined_without_offering_the_change() {
+        let g = gaz();
+        for (intent, raw) in [("restart_service", "undo"), ("restart_service", "取消")] {
+            let p = Parse {
+                cues: vec![nlu::Cue { kind: nlu::CueKind::Reversal, raw: raw.into(), span: (0, raw.len()) }],
+                ..parse(intent, 0.99, Verdict::Confident, vec![service("latte", &g)])
+            };
+            for origin in [Origin::Typed, Origin::Clicked] {
+                let d = decide(&p, origin);
+                assert!(
+                    matches!(d, Decision::Decline { ref message, .. } if message.contains(&format!("'{raw}'"))),
+                    "{intent} / {raw}: {d:?}"
+                );
+            }
         }
     }
 
