@@ -17,6 +17,7 @@ use crate::intent::IntentModel;
 use crate::knn::{Knn, blend};
 use crate::logreg::{TrainParams, fit_temperature, softmax};
 use crate::mlp::{Mlp, MlpParams};
+use crate::novelty::Novelty;
 use crate::parse::{OUT_OF_SCOPE, Parse, Resolved, Scored, Slot, Verdict};
 use crate::slots::SlotTagger;
 use crate::spell::SpellIndex;
@@ -95,6 +96,9 @@ pub struct LayerScores {
     pub neural_weight: f32,
     /// Weight of the nearest-neighbour vote.
     pub knn_weight: f32,
+    /// The factor the mix is scaled by for the embedding's distance from the
+    /// training intents, when validation data gave the distance a weight.
+    pub novelty: Option<f32>,
     /// Lexical confidence at which the neural layer is skipped.
     pub lexical_sure: f32,
 }
@@ -188,6 +192,10 @@ pub struct Model {
     /// Nearest-neighbour vote over training embeddings, when validation data chose a weight for it.
     knn: Option<Knn>,
     knn_weight: f32,
+    /// Distance from the training intents in embedding space, when validation
+    /// data chose a weight for it: far sentences' confidences are discounted.
+    novelty: Option<Novelty>,
+    novelty_weight: f32,
     tagger: Option<SlotTagger>,
     thresholds: Thresholds,
     oos: Option<usize>,
@@ -203,7 +211,7 @@ pub struct Engine {
     encoder: Option<std::sync::Arc<dyn SentenceEncoder>>,
 }
 
-const MAGIC: &[u8; 8] = b"PIPNLU04";
+const MAGIC: &[u8; 8] = b"PIPNLU05";
 
 fn embed_all(enc: &dyn SentenceEncoder, texts: &[&str], progress: Progress) -> Result<Vec<Vec<f32>>, EngineError> {
     let mut out = Vec::with_capacity(texts.len());
@@ -212,6 +220,16 @@ fn embed_all(enc: &dyn SentenceEncoder, texts: &[&str], progress: Progress) -> R
         progress(Stage::Embedding, out.len(), texts.len());
     }
     Ok(out)
+}
+
+/// What a sentence's embedding contributes to its intent probabilities.
+struct NeuralVotes {
+    /// The neural head's probabilities.
+    neural: Vec<f32>,
+    /// The nearest-neighbour vote, when one is trained.
+    knn: Option<Vec<f32>>,
+    /// The novelty discount, when one is trained.
+    novelty: Option<f32>,
 }
 
 fn argmax(p: &[f32]) -> usize {
@@ -277,48 +295,55 @@ impl Engine {
                 &mut |_| {},
             ))
         };
-        let (lexical, neural, tagger, out_of_fold, knn) = std::thread::scope(|scope| -> Result<_, EngineError> {
-            let tagger = scope.spawn(train_tagger);
-            let epochs = opts.intent.epochs;
-            let lexical = IntentModel::train(
-                train,
-                &ys,
-                labels.len(),
-                &|i| cross.for_example(i),
-                lexicon.clone(),
-                opts.intent,
-                &mut |e| progress(Stage::Lexical, e, epochs),
-            );
-            let mut knn = None;
-            let mut xs = None;
-            if let Some(enc) = encoder.as_deref() {
-                let texts: Vec<&str> = train.iter().map(|e| e.text.as_str()).collect();
-                let emb = embed_all(enc, &texts, progress)?;
-                if !valid.is_empty() {
-                    let dim = enc.sentence_dim().unwrap_or_else(|| emb.first().map_or(0, Vec::len));
-                    knn = Some(Knn::new(&emb, dim, &ys, labels.len()));
-                }
-                xs = Some(emb);
-            }
-            let out_of_fold = cross_validate.then(|| {
-                let cv = CvInputs {
+        let (lexical, neural, tagger, out_of_fold, knn, novelty) =
+            std::thread::scope(|scope| -> Result<_, EngineError> {
+                let tagger = scope.spawn(train_tagger);
+                let epochs = opts.intent.epochs;
+                let lexical = IntentModel::train(
                     train,
-                    ys: &ys,
-                    classes: labels.len(),
-                    base: &base_gazetteer,
-                    cross: &cross,
-                    lexicon: &lexicon,
-                    xs: xs.as_deref(),
-                };
-                cross_validated_logits(&cv, opts)
-            });
-            let neural = xs.as_deref().map(|xs| {
-                Mlp::train(xs, &ys, labels.len(), neural_params(opts), &mut |e, of| progress(Stage::NeuralHead, e, of))
-            });
-            let tagger = tagger.join().map_err(|_| EngineError::Encoder("slot tagger training panicked".into()))?;
-            progress(Stage::Slots, opts.crf.epochs, opts.crf.epochs);
-            Ok((lexical, neural, tagger, out_of_fold, knn))
-        })?;
+                    &ys,
+                    labels.len(),
+                    &|i| cross.for_example(i),
+                    lexicon.clone(),
+                    opts.intent,
+                    &mut |e| progress(Stage::Lexical, e, epochs),
+                );
+                let mut knn = None;
+                let mut novelty = None;
+                let mut xs = None;
+                if let Some(enc) = encoder.as_deref() {
+                    let texts: Vec<&str> = train.iter().map(|e| e.text.as_str()).collect();
+                    let emb = embed_all(enc, &texts, progress)?;
+                    if !valid.is_empty() {
+                        let dim = enc.sentence_dim().unwrap_or_else(|| emb.first().map_or(0, Vec::len));
+                        knn = Some(Knn::new(&emb, dim, &ys, labels.len()));
+                        if oos.is_some() {
+                            novelty = Novelty::fit(&emb, dim, &ys, oos);
+                        }
+                    }
+                    xs = Some(emb);
+                }
+                let out_of_fold = cross_validate.then(|| {
+                    let cv = CvInputs {
+                        train,
+                        ys: &ys,
+                        classes: labels.len(),
+                        base: &base_gazetteer,
+                        cross: &cross,
+                        lexicon: &lexicon,
+                        xs: xs.as_deref(),
+                    };
+                    cross_validated_logits(&cv, opts)
+                });
+                let neural = xs.as_deref().map(|xs| {
+                    Mlp::train(xs, &ys, labels.len(), neural_params(opts), &mut |e, of| {
+                        progress(Stage::NeuralHead, e, of)
+                    })
+                });
+                let tagger = tagger.join().map_err(|_| EngineError::Encoder("slot tagger training panicked".into()))?;
+                progress(Stage::Slots, opts.crf.epochs, opts.crf.epochs);
+                Ok((lexical, neural, tagger, out_of_fold, knn, novelty))
+            })?;
         let mut lexical = lexical;
         let risky: Vec<usize> = opts.risky.iter().filter_map(|r| id(r)).collect();
         let mut model = Model {
@@ -328,6 +353,8 @@ impl Engine {
             neural_weight: 0.5,
             knn: None,
             knn_weight: 0.0,
+            novelty: None,
+            novelty_weight: 0.0,
             tagger,
             thresholds: opts.thresholds,
             oos,
@@ -399,6 +426,16 @@ impl Engine {
                         probs = blended;
                     }
                 }
+                if let Some(novelty) = novelty {
+                    let distances: Vec<f32> = emb.iter().map(|v| novelty.distance(v)).collect();
+                    let (w, scaled) =
+                        best_novelty_weight(&probs, &distances, novelty.centre(), &vys, oos, model.thresholds);
+                    if w > 0.0 {
+                        model.novelty = Some(novelty);
+                        model.novelty_weight = w;
+                        probs = scaled;
+                    }
+                }
             }
             if valid.iter().any(|e| is_oos(e, opts)) {
                 model.thresholds = tune_thresholds(&probs, &vys, oos, model.thresholds).0;
@@ -457,6 +494,11 @@ impl Engine {
         &self.model.labels
     }
 
+    /// The weight of the novelty discount (0 when there is none).
+    pub fn novelty_weight(&self) -> f32 {
+        if self.model.novelty.is_some() { self.model.novelty_weight } else { 0.0 }
+    }
+
     /// The thresholds in use.
     pub fn thresholds(&self) -> Thresholds {
         self.model.thresholds
@@ -484,10 +526,13 @@ impl Engine {
             return (lex, vec!["lexical"]);
         }
         match self.neural_votes(text) {
-            Some((neu, knn)) => {
-                let mut p = mix(&lex, &neu, self.model.neural_weight);
+            Some(NeuralVotes { neural, knn, novelty }) => {
+                let mut p = mix(&lex, &neural, self.model.neural_weight);
                 if let Some(vote) = knn {
                     p = blend(&p, &vote, self.model.knn_weight);
+                }
+                if let Some(f) = novelty {
+                    p.iter_mut().for_each(|x| *x *= f);
                 }
                 (p, vec!["lexical", "neural"])
             }
@@ -495,12 +540,15 @@ impl Engine {
         }
     }
 
-    /// The neural head's probabilities for a text and, when one is trained,
-    /// the nearest-neighbour vote; `None` without an encoder or when it fails.
-    fn neural_votes(&self, text: &str) -> Option<(Vec<f32>, Option<Vec<f32>>)> {
+    /// What the embedding of a text says; `None` without an encoder or when it fails.
+    fn neural_votes(&self, text: &str) -> Option<NeuralVotes> {
         let (enc, head) = (self.encoder.as_deref()?, self.model.neural.as_ref()?);
         let v = enc.embed_batch(&[text]).ok()?.into_iter().next()?;
-        Some((head.predict_proba(&v), self.model.knn.as_ref().map(|k| k.vote(&v, None))))
+        Some(NeuralVotes {
+            neural: head.predict_proba(&v),
+            knn: self.model.knn.as_ref().map(|k| k.vote(&v, None)),
+            novelty: self.model.novelty.as_ref().map(|n| n.factor(&v, self.model.novelty_weight)),
+        })
     }
 
     /// Each layer's own probabilities for a text, unmixed, with the neural
@@ -508,11 +556,13 @@ impl Engine {
     /// replay the mix at other weights than the trained ones.
     pub fn layer_scores(&self, text: &str, tokens: &[Token]) -> LayerScores {
         let lexical = self.model.lexical.predict(tokens, &self.model.gazetteer);
-        let (neural, knn) = self.neural_votes(text).map_or((None, None), |(n, k)| (Some(n), k));
+        let votes = self.neural_votes(text);
+        let (neural, knn, novelty) = votes.map_or((None, None, None), |v| (Some(v.neural), v.knn, v.novelty));
         LayerScores {
             lexical,
             neural,
             knn,
+            novelty,
             neural_weight: self.model.neural_weight,
             knn_weight: self.model.knn_weight,
             lexical_sure: self.model.thresholds.lexical_sure,
@@ -717,6 +767,38 @@ fn best_knn_weight(
         let score = tune_thresholds(&blended, ys, oos, th).1;
         if score > best.0 + 1e-6 {
             best = (score, w, blended);
+        }
+    }
+    (best.1, best.2)
+}
+
+/// Novelty weights tried on validation data; 0 leaves confidences alone.
+const NOVELTY_WEIGHTS: [f32; 8] = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0];
+
+/// The weight of the novelty discount that scores best on validation data,
+/// and the discounted probabilities. `distances` are the validation sentences'
+/// (see `Novelty::distance`), `centre` the training sentences' mean.
+fn best_novelty_weight(
+    probs: &[Vec<f32>],
+    distances: &[f32],
+    centre: f32,
+    ys: &[usize],
+    oos: Option<usize>,
+    th: Thresholds,
+) -> (f32, Vec<Vec<f32>>) {
+    let mut best = (f32::NEG_INFINITY, 0.0, probs.to_vec());
+    for w in NOVELTY_WEIGHTS {
+        let scaled: Vec<Vec<f32>> = probs
+            .iter()
+            .zip(distances)
+            .map(|(p, d)| {
+                let f = Novelty::discount(*d, centre, w);
+                p.iter().map(|x| x * f).collect()
+            })
+            .collect();
+        let score = tune_thresholds(&scaled, ys, oos, th).1;
+        if score > best.0 + 1e-6 {
+            best = (score, w, scaled);
         }
     }
     (best.1, best.2)
@@ -966,5 +1048,23 @@ mod tests {
         assert_eq!(tune_lexical_sure(&lex, &mixed, &[0, 1], None, th), 0.98);
         // When the lexical layer is right wherever it is sure, the lowest candidate wins.
         assert_eq!(tune_lexical_sure(&lex, &mixed, &[0, 0], None, th), SKIP_CANDIDATES[0]);
+    }
+
+    #[test]
+    fn novelty_gets_a_weight_only_where_it_separates_out_of_scope() {
+        let th = Thresholds::default();
+        // Classes 0 and 1 in scope, 2 out of scope. The two out-of-scope
+        // sentences are as confident as the in-scope ones (0.8), but farther
+        // out than the training sentences (distance 3 against a centre of 1).
+        let probs = vec![vec![0.8, 0.1, 0.1], vec![0.1, 0.8, 0.1], vec![0.8, 0.1, 0.1], vec![0.1, 0.8, 0.1]];
+        let ys = [0, 1, 2, 2];
+        let (w, scaled) = best_novelty_weight(&probs, &[1.0, 0.8, 3.0, 3.0], 1.0, &ys, Some(2), th);
+        assert!(w > 0.0);
+        assert_eq!(scaled[0], probs[0], "no discount up to the centre");
+        assert!(scaled[2][0] < th.min_confidence, "the far sentence falls below the threshold");
+        // Where distance says nothing, confidences are left alone.
+        let (w, scaled) = best_novelty_weight(&probs, &[1.0, 1.0, 1.0, 1.0], 1.0, &ys, Some(2), th);
+        assert_eq!(w, 0.0);
+        assert_eq!(scaled, probs);
     }
 }

@@ -43,6 +43,8 @@ pub struct LayerProbabilities {
     pub neural_weight: f32,
     /// Weight of the nearest-neighbour vote.
     pub knn_weight: f32,
+    /// The novelty discount the mix is scaled by, when one is trained.
+    pub novelty: Option<f32>,
     /// Lexical confidence at which the neural layer is skipped.
     pub lexical_sure: f32,
 }
@@ -56,6 +58,7 @@ fn layer_probabilities(engine: &Engine, text: &str, tokens: &[Token]) -> LayerPr
         knn: s.knn.as_deref().map(by_label),
         neural_weight: s.neural_weight,
         knn_weight: s.knn_weight,
+        novelty: s.novelty,
         lexical_sure: s.lexical_sure,
     }
 }

@@ -31,6 +31,7 @@ pub mod knn;
 pub mod logreg;
 pub mod matcher;
 pub mod mlp;
+pub mod novelty;
 pub mod parse;
 pub mod slots;
 pub mod spell;

@@ -394,7 +394,13 @@ fn evaluate(
         b.finish();
         train_secs += start.elapsed().as_secs_f64();
         if engine.has_neural() {
-            tracing::info!(corpus = %c.name, lexical_sure = engine.thresholds().lexical_sure, "neural layer skip tuned");
+            tracing::info!(
+                corpus = %c.name,
+                lexical_sure = engine.thresholds().lexical_sure,
+                min_confidence = engine.thresholds().min_confidence,
+                novelty_weight = engine.novelty_weight(),
+                "neural layer tuned"
+            );
             layers = engine.layers().iter().map(|s| s.to_string()).collect();
         }
         preds.extend(eval::predict_all(&engine, &c.test, c.oos_label.as_deref(), predictions.is_some()));
