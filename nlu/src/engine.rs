@@ -195,7 +195,6 @@ pub struct Model {
     /// Distance from the training intents in embedding space, when validation
     /// data chose a weight for it: far sentences' confidences are discounted.
     novelty: Option<Novelty>,
-    novelty_weight: f32,
     tagger: Option<SlotTagger>,
     thresholds: Thresholds,
     oos: Option<usize>,
@@ -354,7 +353,6 @@ impl Engine {
             knn: None,
             knn_weight: 0.0,
             novelty: None,
-            novelty_weight: 0.0,
             tagger,
             thresholds: opts.thresholds,
             oos,
@@ -431,8 +429,7 @@ impl Engine {
                     let (w, scaled) =
                         best_novelty_weight(&probs, &distances, novelty.centre(), &vys, oos, model.thresholds);
                     if w > 0.0 {
-                        model.novelty = Some(novelty);
-                        model.novelty_weight = w;
+                        model.novelty = Some(novelty.with_weight(w));
                         probs = scaled;
                     }
                 }
@@ -496,7 +493,7 @@ impl Engine {
 
     /// The weight of the novelty discount (0 when there is none).
     pub fn novelty_weight(&self) -> f32 {
-        if self.model.novelty.is_some() { self.model.novelty_weight } else { 0.0 }
+        self.model.novelty.as_ref().map_or(0.0, Novelty::weight)
     }
 
     /// The thresholds in use.
@@ -547,7 +544,7 @@ impl Engine {
         Some(NeuralVotes {
             neural: head.predict_proba(&v),
             knn: self.model.knn.as_ref().map(|k| k.vote(&v, None)),
-            novelty: self.model.novelty.as_ref().map(|n| n.factor(&v, self.model.novelty_weight)),
+            novelty: self.model.novelty.as_ref().map(|n| n.factor(&v)),
         })
     }
 
@@ -760,20 +757,34 @@ fn best_knn_weight(
     oos: Option<usize>,
     th: Thresholds,
 ) -> (f32, Vec<Vec<f32>>) {
+    let weights = (1..=6).map(|step| step as f32 / 10.0);
+    best_weight(probs, weights, ys, oos, th, |w| probs.iter().zip(votes).map(|(p, v)| blend(p, v, w)).collect())
+}
+
+/// Of `probs` as they are (weight 0) and `apply(w)` for each of `weights`,
+/// the one that scores best on validation data (thresholds tuned alongside):
+/// its weight and its probabilities. Ties keep the earlier, smaller weight.
+fn best_weight(
+    probs: &[Vec<f32>],
+    weights: impl IntoIterator<Item = f32>,
+    ys: &[usize],
+    oos: Option<usize>,
+    th: Thresholds,
+    apply: impl Fn(f32) -> Vec<Vec<f32>>,
+) -> (f32, Vec<Vec<f32>>) {
     let mut best = (tune_thresholds(probs, ys, oos, th).1, 0.0, probs.to_vec());
-    for step in 1..=6 {
-        let w = step as f32 / 10.0;
-        let blended: Vec<Vec<f32>> = probs.iter().zip(votes).map(|(p, v)| blend(p, v, w)).collect();
-        let score = tune_thresholds(&blended, ys, oos, th).1;
+    for w in weights {
+        let candidate = apply(w);
+        let score = tune_thresholds(&candidate, ys, oos, th).1;
         if score > best.0 + 1e-6 {
-            best = (score, w, blended);
+            best = (score, w, candidate);
         }
     }
     (best.1, best.2)
 }
 
-/// Novelty weights tried on validation data; 0 leaves confidences alone.
-const NOVELTY_WEIGHTS: [f32; 8] = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0];
+/// Novelty weights tried on validation data besides 0, which leaves confidences alone.
+const NOVELTY_WEIGHTS: [f32; 7] = [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0];
 
 /// The weight of the novelty discount that scores best on validation data,
 /// and the discounted probabilities. `distances` are the validation sentences'
@@ -786,22 +797,16 @@ fn best_novelty_weight(
     oos: Option<usize>,
     th: Thresholds,
 ) -> (f32, Vec<Vec<f32>>) {
-    let mut best = (f32::NEG_INFINITY, 0.0, probs.to_vec());
-    for w in NOVELTY_WEIGHTS {
-        let scaled: Vec<Vec<f32>> = probs
+    best_weight(probs, NOVELTY_WEIGHTS, ys, oos, th, |w| {
+        probs
             .iter()
             .zip(distances)
             .map(|(p, d)| {
                 let f = Novelty::discount(*d, centre, w);
                 p.iter().map(|x| x * f).collect()
             })
-            .collect();
-        let score = tune_thresholds(&scaled, ys, oos, th).1;
-        if score > best.0 + 1e-6 {
-            best = (score, w, scaled);
-        }
-    }
-    (best.1, best.2)
+            .collect()
+    })
 }
 
 /// The neural layer's weight in the mix (0 to 1 by tenths) that scores best on

@@ -25,6 +25,8 @@ pub struct Novelty {
     norms: Vec<f32>,
     /// The mean distance of the training sentences themselves.
     centre: f32,
+    /// How steeply the discount falls beyond `centre` (0: no discount).
+    weight: f32,
 }
 
 impl Novelty {
@@ -79,7 +81,7 @@ impl Novelty {
         };
         let means = to_f32(&white_means);
         let norms = means.chunks_exact(dim).map(|m| dot(m, m)).collect();
-        let mut out = Novelty { dim, whiten: to_f32(&whiten), means, norms, centre: 0.0 };
+        let mut out = Novelty { dim, whiten: to_f32(&whiten), means, norms, centre: 0.0, weight: 0.0 };
         out.centre = rows.iter().map(|(v, _)| out.distance(v)).sum::<f32>() / rows.len() as f32;
         Some(out)
     }
@@ -100,14 +102,24 @@ impl Novelty {
         nearest.max(0.0) / self.dim as f32
     }
 
-    /// The factor (at most 1) by which `v`'s confidences are discounted at
-    /// weight `beta`: 1 up to the training sentences' mean distance, then
-    /// falling exponentially with the distance beyond it.
-    pub fn factor(&self, v: &[f32], beta: f32) -> f32 {
-        Self::discount(self.distance(v), self.centre, beta)
+    /// The same, discounting at `weight` (as tuned on validation data).
+    pub fn with_weight(self, weight: f32) -> Self {
+        Novelty { weight, ..self }
     }
 
-    /// The factor for a sentence at `distance` (see `factor`).
+    /// The weight of the discount.
+    pub fn weight(&self) -> f32 {
+        self.weight
+    }
+
+    /// The factor (at most 1) by which `v`'s confidences are discounted: 1 up
+    /// to the training sentences' mean distance, then falling exponentially,
+    /// at the weight, with the distance beyond it.
+    pub fn factor(&self, v: &[f32]) -> f32 {
+        Self::discount(self.distance(v), self.centre, self.weight)
+    }
+
+    /// The factor for a sentence at `distance`, at weight `beta` (see `factor`).
     pub fn discount(distance: f32, centre: f32, beta: f32) -> f32 {
         (-beta * (distance - centre)).exp().min(1.0)
     }
@@ -141,17 +153,18 @@ mod tests {
 
     #[test]
     fn sentences_near_a_class_are_not_discounted_and_far_ones_are() {
-        let n = fitted();
-        assert_eq!(n.factor(&[1.0, 0.0, 0.0], 1.0), 1.0);
-        assert_eq!(n.factor(&[0.0, 1.0, 0.0], 1.0), 1.0);
-        let far = n.factor(&[0.0, 0.0, 1.0], 1.0);
+        let n = fitted().with_weight(1.0);
+        assert_eq!(n.factor(&[1.0, 0.0, 0.0]), 1.0);
+        assert_eq!(n.factor(&[0.0, 1.0, 0.0]), 1.0);
+        let far = n.factor(&[0.0, 0.0, 1.0]);
         assert!(far < 0.5, "far factor {far}");
         assert!(n.distance(&[0.0, 0.0, 1.0]) > n.distance(&[0.5, 0.5, 0.0]));
     }
 
     #[test]
     fn a_zero_weight_never_discounts() {
-        assert_eq!(fitted().factor(&[0.0, 0.0, 1.0], 0.0), 1.0);
+        assert_eq!(fitted().factor(&[0.0, 0.0, 1.0]), 1.0);
+        assert_eq!(fitted().with_weight(0.0).factor(&[0.0, 0.0, 1.0]), 1.0);
     }
 
     #[test]
