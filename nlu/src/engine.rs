@@ -449,7 +449,11 @@ impl Engine {
         let p = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|source| EngineError::Io { path: p.clone(), source })?;
         if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
-            return Err(EngineError::Format { path: p, message: "wrong header".into() });
+            return Err(EngineError::Format {
+                path: p,
+                message: "wrong header (written by another version of pipilu? `pipilu nlu train` writes a new one)"
+                    .into(),
+            });
         }
         let model: Model = bincode::deserialize(&bytes[MAGIC.len()..])
             .map_err(|e| EngineError::Format { path: p, message: e.to_string() })?;
